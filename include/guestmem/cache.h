@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: caches of hot guest structures (QEMU's MemoryRegionCache)
+ *
+ * A gm_cache pins the translation of one guest range (a virtqueue ring) so
+ * that later accesses skip the lookup: for RAM a load is a bounds check and a
+ * host load. Accesses take offsets relative to the start of the cache.
+ *
+ * Staleness contract: a cache is NOT refreshed by topology changes. It keeps
+ * the region referenced and keeps accessing what was there at init time. The
+ * owner re-creates it when topology changes (e.g. from a listener's commit
+ * hook, or when gm_system_generation() moved), exactly as virtio does in QEMU.
+ *
+ * Context: a cache is used by one thread at a time (the owner's); different
+ * caches need no coordination.
+ */
+#ifndef GUESTMEM_CACHE_H
+#define GUESTMEM_CACHE_H
+
+#include <string.h>
+#include <guestmem/as.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * struct gm_cache - a cached translation; fields are private.
+ * @ptr: host pointer when the range is directly accessible RAM, else NULL
+ * @len: bytes covered
+ * @dirty_mask: region's dirty-log mask (non-zero: stores must mark dirty)
+ * @section: the section found at init (holds the region reference)
+ * @as: the address space
+ * @addr: guest address of the start
+ * @is_write: initialized for writing
+ * @ptr_writable: stores may go through @ptr (writable RAM)
+ */
+typedef struct gm_cache {
+    uint8_t *ptr;
+    uint64_t len;
+    const uint8_t *dirty_mask;
+    gm_section section;
+    gm_as *as;
+    gm_addr addr;
+    bool is_write;
+    bool ptr_writable;
+} gm_cache;
+
+/** GM_CACHE_INIT - initializer for a cache that was never set up. */
+#define GM_CACHE_INIT ((gm_cache){ 0 })
+
+/**
+ * gm_cache_init() - translate and pin [@addr, @addr + @len).
+ * @cache: the cache (may hold a previous translation, which is destroyed)
+ * @as: the address space
+ * @addr: guest address
+ * @len: bytes wanted
+ * @is_write: the cache will be written
+ *
+ * Return: bytes covered (>= 1; may be less than @len when the range spans
+ * regions: accesses beyond it fail), or -EFAULT when @addr is not backed,
+ * -EINVAL when @len is 0. On error the cache is left empty and usable only
+ * with gm_cache_destroy().
+ */
+GM_EXPORT int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len,
+                                bool is_write);
+
+/**
+ * gm_cache_destroy() - drop the pinned translation.
+ * @cache: the cache; left empty (GM_CACHE_INIT)
+ */
+GM_EXPORT void gm_cache_destroy(gm_cache *cache);
+
+/**
+ * gm_cache_read_slow() - out-of-line part of gm_cache_read(); do not call directly.
+ * @cache: the cache
+ * @off: offset in the cache
+ * @buf: destination
+ * @len: bytes
+ * Return: gm_result.
+ */
+GM_EXPORT gm_result gm_cache_read_slow(gm_cache *cache, gm_addr off, void *buf, uint64_t len);
+
+/**
+ * gm_cache_write_slow() - out-of-line part of gm_cache_write(); do not call directly.
+ * @cache: the cache
+ * @off: offset in the cache
+ * @buf: source
+ * @len: bytes
+ * Return: gm_result.
+ */
+GM_EXPORT gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf,
+                                        uint64_t len);
+
+/**
+ * gm_cache_invalidate() - tell the core that [@off, @off + @len) changed
+ * behind its back (written through @cache->ptr): marks it dirty.
+ * @cache: the cache
+ * @off: offset in the cache
+ * @len: bytes
+ */
+GM_EXPORT void gm_cache_invalidate(gm_cache *cache, gm_addr off, uint64_t len);
+
+static inline bool gm_cache_fast_(const gm_cache *cache, gm_addr off, uint64_t len)
+{
+    return cache->ptr && len <= cache->len && off <= cache->len - len;
+}
+
+/**
+ * gm_cache_read() - read @len bytes at offset @off of the cache.
+ * @cache: an initialized cache
+ * @off: offset from the cache's start
+ * @buf: destination
+ * @len: bytes
+ * Return: GM_OK, or GM_DECODE_ERROR beyond the cached length, or what the
+ * region returned.
+ */
+static inline gm_result gm_cache_read(gm_cache *cache, gm_addr off, void *buf, uint64_t len)
+{
+    if (gm_cache_fast_(cache, off, len)) {
+        memcpy(buf, cache->ptr + off, len);
+        return GM_OK;
+    }
+    return gm_cache_read_slow(cache, off, buf, len);
+}
+
+/**
+ * gm_cache_write() - write @len bytes at offset @off of the cache.
+ * @cache: a cache initialized with is_write
+ * @off: offset from the cache's start
+ * @buf: source
+ * @len: bytes
+ * Return: as gm_cache_read(); GM_ACCESS_ERROR if not initialized for writing.
+ */
+static inline gm_result gm_cache_write(gm_cache *cache, gm_addr off, const void *buf,
+                                       uint64_t len)
+{
+    if (gm_cache_fast_(cache, off, len) && cache->ptr_writable &&
+        !__atomic_load_n(cache->dirty_mask, __ATOMIC_RELAXED)) {
+        memcpy(cache->ptr + off, buf, len);
+        return GM_OK;
+    }
+    return gm_cache_write_slow(cache, off, buf, len);
+}
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GM_CPU_TO_LE16_(v) (v)
+#define GM_CPU_TO_LE32_(v) (v)
+#define GM_CPU_TO_LE64_(v) (v)
+#define GM_CPU_TO_BE16_(v) __builtin_bswap16(v)
+#define GM_CPU_TO_BE32_(v) __builtin_bswap32(v)
+#define GM_CPU_TO_BE64_(v) __builtin_bswap64(v)
+#else
+#define GM_CPU_TO_LE16_(v) __builtin_bswap16(v)
+#define GM_CPU_TO_LE32_(v) __builtin_bswap32(v)
+#define GM_CPU_TO_LE64_(v) __builtin_bswap64(v)
+#define GM_CPU_TO_BE16_(v) (v)
+#define GM_CPU_TO_BE32_(v) (v)
+#define GM_CPU_TO_BE64_(v) (v)
+#endif
+
+/**
+ * DOC: fixed-size cached loads and stores
+ *
+ * gm_cache_ld<N>_<le|be>() / gm_cache_st<N>_<le|be>(): like the gm_as_ld/st
+ * family at offset @off of the cache. Inline: a RAM hit costs a bounds
+ * check and a host access.
+ */
+static inline gm_result gm_cache_ld8(gm_cache *c, gm_addr off, uint8_t *val)
+{
+    return gm_cache_read(c, off, val, 1);
+}
+
+static inline gm_result gm_cache_ld16_le(gm_cache *c, gm_addr off, uint16_t *val)
+{
+    uint16_t v = 0;
+    gm_result r = gm_cache_read(c, off, &v, 2);
+    *val = GM_CPU_TO_LE16_(v);
+    return r;
+}
+
+static inline gm_result gm_cache_ld16_be(gm_cache *c, gm_addr off, uint16_t *val)
+{
+    uint16_t v = 0;
+    gm_result r = gm_cache_read(c, off, &v, 2);
+    *val = GM_CPU_TO_BE16_(v);
+    return r;
+}
+
+static inline gm_result gm_cache_ld32_le(gm_cache *c, gm_addr off, uint32_t *val)
+{
+    uint32_t v = 0;
+    gm_result r = gm_cache_read(c, off, &v, 4);
+    *val = GM_CPU_TO_LE32_(v);
+    return r;
+}
+
+static inline gm_result gm_cache_ld32_be(gm_cache *c, gm_addr off, uint32_t *val)
+{
+    uint32_t v = 0;
+    gm_result r = gm_cache_read(c, off, &v, 4);
+    *val = GM_CPU_TO_BE32_(v);
+    return r;
+}
+
+static inline gm_result gm_cache_ld64_le(gm_cache *c, gm_addr off, uint64_t *val)
+{
+    uint64_t v = 0;
+    gm_result r = gm_cache_read(c, off, &v, 8);
+    *val = GM_CPU_TO_LE64_(v);
+    return r;
+}
+
+static inline gm_result gm_cache_ld64_be(gm_cache *c, gm_addr off, uint64_t *val)
+{
+    uint64_t v = 0;
+    gm_result r = gm_cache_read(c, off, &v, 8);
+    *val = GM_CPU_TO_BE64_(v);
+    return r;
+}
+
+static inline gm_result gm_cache_st8(gm_cache *c, gm_addr off, uint8_t val)
+{
+    return gm_cache_write(c, off, &val, 1);
+}
+
+
+static inline gm_result gm_cache_st16_le(gm_cache *c, gm_addr off, uint16_t val)
+{
+    uint16_t v = GM_CPU_TO_LE16_(val);
+    return gm_cache_write(c, off, &v, 2);
+}
+
+static inline gm_result gm_cache_st16_be(gm_cache *c, gm_addr off, uint16_t val)
+{
+    uint16_t v = GM_CPU_TO_BE16_(val);
+    return gm_cache_write(c, off, &v, 2);
+}
+
+static inline gm_result gm_cache_st32_le(gm_cache *c, gm_addr off, uint32_t val)
+{
+    uint32_t v = GM_CPU_TO_LE32_(val);
+    return gm_cache_write(c, off, &v, 4);
+}
+
+static inline gm_result gm_cache_st32_be(gm_cache *c, gm_addr off, uint32_t val)
+{
+    uint32_t v = GM_CPU_TO_BE32_(val);
+    return gm_cache_write(c, off, &v, 4);
+}
+
+static inline gm_result gm_cache_st64_le(gm_cache *c, gm_addr off, uint64_t val)
+{
+    uint64_t v = GM_CPU_TO_LE64_(val);
+    return gm_cache_write(c, off, &v, 8);
+}
+
+static inline gm_result gm_cache_st64_be(gm_cache *c, gm_addr off, uint64_t val)
+{
+    uint64_t v = GM_CPU_TO_BE64_(val);
+    return gm_cache_write(c, off, &v, 8);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages guestmem needs. Idempotent: packages that
+# are already installed are not fetched again.
+#
+#   scripts/setup.sh            build + test toolchain (default)
+#   scripts/setup.sh corpus     + the QEMU builds used to regenerate tests/data/mtree
+#
+# Why each package is needed: docs/dependencies.md.
+set -euo pipefail
+
+base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev python3)
+corpus=()
+if [[ "${1:-}" == corpus ]]; then
+    mapfile -t corpus < <(grep -v '^#' "$(dirname "$0")/corpus-packages.txt")
+fi
+
+want=("${base[@]}" "${corpus[@]}")
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+if ((${#missing[@]})); then
+    SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reads and writes through an address space (QEMU's flatview_read/write).
+ *
+ * The loop looks up the flat range of the current address, handles as much
+ * of the access as that range covers, and moves on: RAM is copied directly
+ * (and writes marked dirty); anything else goes to io.c, which splits the
+ * bytes into device accesses. Holes read as zeros and give GM_DECODE_ERROR;
+ * so does whatever part of an access would run past 2^64. Results of all
+ * pieces are OR-ed.
+ *
+ * Every entry point runs inside an RCU read-side critical section and uses
+ * one flat view from start to end, so a concurrent commit never shows an
+ * access half of the old and half of the new topology.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+bool gm_range_is_direct(const gm_flat_range *fr, bool is_write)
+{
+    const gm_region *mr = fr->mr;
+
+    if (is_write)
+        return mr->kind == GM_KIND_RAM && !fr->readonly;
+    return mr->kind == GM_KIND_RAM || (mr->kind == GM_KIND_ROM_DEVICE && fr->romd_mode);
+}
+
+/* Bytes from @addr to the end of @fr, capped at @len. */
+static uint64_t range_remaining(const gm_flat_range *fr, gm_addr addr, uint64_t len)
+{
+    gm_u128 left = fr->start + fr->size - addr;
+
+    return left < len ? (uint64_t)left : len;
+}
+
+/* Bytes from @addr (a hole) to the next range, capped at @len. */
+static uint64_t hole_remaining(const gm_flatview *fv, gm_addr addr, uint64_t len)
+{
+    unsigned int next = gm_dispatch_next_index(fv, addr);
+    gm_u128 left;
+
+    if (next >= fv->nr)
+        return len;
+    left = fv->ranges[next].start - addr;
+    return left < len ? (uint64_t)left : len;
+}
+
+static gm_result range_rw(const gm_flat_range *fr, gm_addr addr, uint8_t *buf, uint64_t l,
+                          bool is_write, gm_attrs attrs)
+{
+    gm_region *mr = fr->mr;
+    gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+
+    if (!gm_range_is_direct(fr, is_write))
+        return gm_region_access(mr, xlat, buf, l, is_write, attrs);
+    if (is_write) {
+        memcpy(mr->ram + xlat, buf, l);
+        gm_mark_dirty(mr, xlat, l);
+    } else {
+        memcpy(buf, mr->ram + xlat, l);
+    }
+    return GM_OK;
+}
+
+static gm_result hole_rw(gm_flatview *fv, gm_addr addr, uint8_t *buf, uint64_t l, bool is_write)
+{
+    gm_log_guest(fv->sys, "unassigned %s of %" PRIu64 " bytes at 0x%" PRIx64,
+                 is_write ? "write" : "read", l, addr);
+    if (!is_write)
+        memset(buf, 0, l);
+    return GM_DECODE_ERROR;
+}
+
+gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                             uint64_t len, bool is_write)
+{
+    gm_u128 end = (gm_u128)addr + len;
+    gm_result r = GM_OK;
+
+    if (end > GM_2_64) {
+        uint64_t over = (uint64_t)(end - GM_2_64);
+
+        r |= hole_rw(fv, 0, buf + (len - over), over, is_write);
+        len -= over;
+    }
+    while (len) {
+        const gm_flat_range *fr = gm_dispatch_lookup(fv, addr);
+        uint64_t l;
+
+        if (fr) {
+            l = range_remaining(fr, addr, len);
+            r |= range_rw(fr, addr, buf, l, is_write, attrs);
+        } else {
+            l = hole_remaining(fv, addr, len);
+            r |= hole_rw(fv, addr, buf, l, is_write);
+        }
+        addr += l;
+        buf += l;
+        len -= l;
+    }
+    return r;
+}
+
+gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len,
+                   bool is_write)
+{
+    gm_result r;
+
+    rcu_read_lock();
+    r = gm_flatview_rw_rcu(gm_as_view_rcu(as), addr, attrs, buf, len, is_write);
+    rcu_read_unlock();
+    return r;
+}
+
+gm_result gm_as_read(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len)
+{
+    return gm_as_rw(as, addr, attrs, buf, len, false);
+}
+
+gm_result gm_as_write(gm_as *as, gm_addr addr, gm_attrs attrs, const void *buf, uint64_t len)
+{
+    /* The write path never stores into @buf. */
+    return gm_as_rw(as, addr, attrs, (void *)buf, len, true);
+}
+
+gm_result gm_as_fill(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t c, uint64_t len)
+{
+    uint8_t chunk[512];
+    gm_result r = GM_OK;
+
+    memset(chunk, c, sizeof(chunk));
+    while (len) {
+        uint64_t l = GM_MIN(len, (uint64_t)sizeof(chunk));
+
+        r |= gm_as_write(as, addr, attrs, chunk, l);
+        addr += l;
+        len -= l;
+    }
+    return r;
+}
+
+static bool range_valid(const gm_flat_range *fr, gm_addr addr, uint64_t l, bool is_write,
+                        gm_attrs attrs)
+{
+    gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+
+    if (gm_range_is_direct(fr, is_write))
+        return true;
+    while (l) {
+        unsigned int piece = gm_region_piece_size(fr->mr, l, xlat);
+
+        if (!gm_region_piece_valid(fr->mr, xlat, piece, is_write, attrs))
+            return false;
+        xlat += piece;
+        l -= piece;
+    }
+    return true;
+}
+
+bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is_write, gm_attrs attrs)
+{
+    bool ok = (gm_u128)addr + len <= GM_2_64;
+    gm_flatview *fv;
+
+    rcu_read_lock();
+    fv = gm_as_view_rcu(as);
+    while (ok && len) {
+        const gm_flat_range *fr = gm_dispatch_lookup(fv, addr);
+        uint64_t l;
+
+        if (!fr)
+            break;
+        l = range_remaining(fr, addr, len);
+        ok = range_valid(fr, addr, l, is_write, attrs);
+        addr += l;
+        len -= l;
+    }
+    rcu_read_unlock();
+    return ok && !len;
+}
+
+bool gm_as_lookup(gm_as *as, gm_addr addr, gm_section *section)
+{
+    const gm_flat_range *fr;
+
+    rcu_read_lock();
+    fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
+    if (fr) {
+        gm_section_from_range(section, fr);
+        gm_region_ref(fr->mr);
+    }
+    rcu_read_unlock();
+    return fr != NULL;
+}
+
+int gm_as_for_each_section(gm_as *as, gm_section_fn fn, void *opaque)
+{
+    gm_flatview *fv;
+    int ret = 0;
+
+    rcu_read_lock();
+    fv = gm_as_view_rcu(as);
+    for (unsigned int i = 0; i < fv->nr && !ret; i++) {
+        gm_section s;
+
+        gm_section_from_range(&s, &fv->ranges[i]);
+        ret = fn(opaque, &s);
+    }
+    rcu_read_unlock();
+    return ret;
+}

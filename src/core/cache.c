@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Caches of hot guest ranges (QEMU's MemoryRegionCache).
+ *
+ * gm_cache_init() looks the start address up once, references the region
+ * and records the section. A range of directly accessible RAM gets a host
+ * pointer, used by the inline fast paths in cache.h; anything else keeps the
+ * section and goes through io.c on every access. The cached length never
+ * extends beyond the section found at init, so an offset outside it is a
+ * guest error (GM_DECODE_ERROR), never an out-of-bounds host access.
+ *
+ * The cache is not refreshed by topology changes (see cache.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+static const uint8_t no_dirty_mask;
+
+int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bool is_write)
+{
+    const gm_flat_range *fr;
+    uint64_t l;
+
+    gm_cache_destroy(cache);
+    if (!len)
+        return -EINVAL;
+    rcu_read_lock();
+    fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
+    if (!fr) {
+        rcu_read_unlock();
+        return -EFAULT;
+    }
+    gm_section_from_range(&cache->section, fr);
+    gm_region_ref(fr->mr);
+    l = GM_MIN(len, (uint64_t)GM_MIN(fr->start + fr->size - addr, (gm_u128)INT64_MAX));
+    cache->len = l;
+    cache->as = as;
+    cache->addr = addr;
+    cache->is_write = is_write;
+    cache->dirty_mask = &no_dirty_mask;
+    if (gm_range_is_direct(fr, false)) {
+        gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+
+        cache->ptr = fr->mr->ram + xlat;
+        cache->ptr_writable = is_write && gm_range_is_direct(fr, true);
+        cache->dirty_mask = &fr->mr->dirty_log_mask;
+    }
+    rcu_read_unlock();
+    return (int64_t)l;
+}
+
+void gm_cache_destroy(gm_cache *cache)
+{
+    gm_region_unref(cache->section.mr);
+    *cache = GM_CACHE_INIT;
+}
+
+static gm_addr cache_xlat(const gm_cache *cache, gm_addr off)
+{
+    return cache->section.offset_within_region +
+           (cache->addr - cache->section.offset_within_address_space) + off;
+}
+
+static bool cache_bounds_ok(const gm_cache *cache, gm_addr off, uint64_t len)
+{
+    return cache->section.mr && len <= cache->len && off <= cache->len - len;
+}
+
+gm_result gm_cache_read_slow(gm_cache *cache, gm_addr off, void *buf, uint64_t len)
+{
+    if (!cache_bounds_ok(cache, off, len)) {
+        if (cache->section.mr)
+            gm_log_guest(cache->as->sys, "cache read of %" PRIu64 " bytes at offset 0x%" PRIx64
+                         " beyond %" PRIu64, len, off, cache->len);
+        memset(buf, 0, len);
+        return GM_DECODE_ERROR;
+    }
+    if (cache->ptr) {
+        memcpy(buf, cache->ptr + off, len);
+        return GM_OK;
+    }
+    return gm_region_access(cache->section.mr, cache_xlat(cache, off), buf, len, false,
+                            GM_ATTRS_UNSPECIFIED);
+}
+
+gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf, uint64_t len)
+{
+    if (!cache_bounds_ok(cache, off, len) || !cache->is_write) {
+        if (cache->section.mr)
+            gm_log_guest(cache->as->sys, "cache write of %" PRIu64 " bytes at offset 0x%" PRIx64
+                         " refused", len, off);
+        return cache->is_write ? GM_DECODE_ERROR : GM_ACCESS_ERROR;
+    }
+    if (cache->ptr_writable) {
+        memcpy(cache->ptr + off, buf, len);
+        gm_mark_dirty(cache->section.mr, cache_xlat(cache, off), len);
+        return GM_OK;
+    }
+    /* Not directly writable: a ROM device's ops, or a refusal for ROM. */
+    return gm_region_access(cache->section.mr, cache_xlat(cache, off), (void *)buf, len, true,
+                            GM_ATTRS_UNSPECIFIED);
+}
+
+void gm_cache_invalidate(gm_cache *cache, gm_addr off, uint64_t len)
+{
+    if (cache->ptr && cache_bounds_ok(cache, off, len))
+        gm_mark_dirty(cache->section.mr, cache_xlat(cache, off), len);
+}

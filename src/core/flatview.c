@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rendering a region tree into a flat view, exactly as QEMU 7.2 does.
+ *
+ * render_region() walks the tree: it adds the region's address to the base,
+ * clips to the parent's window, follows an alias into its target (with the
+ * base rebased so the target's offsets line up), renders subregions in list
+ * order (priority order), and finally, if the region terminates, fills the
+ * gaps that are still uncovered in its window. Earlier-rendered ranges win,
+ * which is what gives higher priority and later-added siblings precedence.
+ * A disabled region renders as if it were not there.
+ *
+ * After rendering, adjacent ranges of the same region with contiguous
+ * offsets and identical attributes are merged (QEMU's flatview_simplify),
+ * unless the region is unmergeable.
+ *
+ * The flat-view root of an address space skips whole-size aliases and
+ * single covering children (QEMU's memory_region_get_flatview_root), so that
+ * address spaces with equivalent roots render identically and share a view.
+ *
+ * All arithmetic is gm_u128: ranges may reach 2^64.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+/* Signed: an alias rebases its target below zero when its offset exceeds
+ * its own address (QEMU's Int128 is signed for the same reason). */
+typedef __int128 gm_i128;
+
+typedef struct render_range {
+    gm_i128 start;
+    gm_i128 size;
+} render_range;
+
+typedef struct render_ctx {
+    gm_flatview *fv;
+    bool failed;
+} render_ctx;
+
+static gm_i128 range_end(render_range r)
+{
+    return r.start + r.size;
+}
+
+static bool ranges_intersect(render_range a, render_range b)
+{
+    return a.start < range_end(b) && b.start < range_end(a);
+}
+
+static render_range range_intersection(render_range a, render_range b)
+{
+    gm_i128 start = GM_MAX(a.start, b.start);
+    gm_i128 end = GM_MIN(range_end(a), range_end(b));
+
+    return (render_range){ start, end - start };
+}
+
+static bool flatview_reserve(gm_flatview *fv)
+{
+    gm_flat_range *ranges;
+    unsigned int cap;
+
+    if (fv->nr < fv->cap)
+        return true;
+    cap = fv->cap ? fv->cap * 2 : 16;
+    ranges = realloc(fv->ranges, cap * sizeof(*ranges));
+    if (!ranges)
+        return false;
+    fv->ranges = ranges;
+    fv->cap = cap;
+    return true;
+}
+
+static void flatview_insert(render_ctx *ctx, unsigned int pos, const gm_flat_range *fr)
+{
+    gm_flatview *fv = ctx->fv;
+
+    if (!flatview_reserve(fv)) {
+        ctx->failed = true;
+        return;
+    }
+    memmove(&fv->ranges[pos + 1], &fv->ranges[pos], (fv->nr - pos) * sizeof(*fr));
+    fv->ranges[pos] = *fr;
+    fv->nr++;
+}
+
+/* Fill the parts of @clip not yet covered by the view with @fr's region. */
+static void render_fill_gaps(render_ctx *ctx, gm_flat_range fr, gm_i128 base, render_range clip)
+{
+    gm_flatview *fv = ctx->fv;
+    gm_addr offset_in_region = (gm_addr)(clip.start - base);
+    /* Clipped to [0, 2^64): non-negative from here on. */
+    gm_u128 cur = (gm_u128)clip.start, remain = (gm_u128)clip.size;
+    unsigned int i;
+
+    for (i = 0; i < fv->nr && remain && !ctx->failed; ++i) {
+        gm_u128 rstart = fv->ranges[i].start, rend = rstart + fv->ranges[i].size;
+        gm_u128 now;
+
+        if (cur >= rend)
+            continue;
+        if (cur < rstart) {
+            now = GM_MIN(remain, rstart - cur);
+            fr.offset_in_region = offset_in_region;
+            fr.start = cur;
+            fr.size = now;
+            flatview_insert(ctx, i, &fr);
+            ++i;
+            cur += now;
+            offset_in_region += (gm_addr)now;
+            remain -= now;
+        }
+        now = GM_MIN(cur + remain, fv->ranges[i].start + fv->ranges[i].size) - cur;
+        cur += now;
+        offset_in_region += (gm_addr)now;
+        remain -= now;
+    }
+    if (remain && !ctx->failed) {
+        fr.offset_in_region = offset_in_region;
+        fr.start = cur;
+        fr.size = remain;
+        flatview_insert(ctx, i, &fr);
+    }
+}
+
+static void render_region(render_ctx *ctx, gm_region *mr, gm_i128 base, render_range clip,
+                          bool readonly, bool nonvolatile, int depth)
+{
+    render_range here;
+    gm_region *sub;
+    gm_flat_range fr;
+
+    if (!mr->enabled || depth > GM_MAX_NESTING)
+        return;
+    base += mr->addr;
+    readonly |= mr->readonly;
+    nonvolatile |= mr->nonvolatile;
+    here = (render_range){ base, (gm_i128)mr->size };
+    if (!ranges_intersect(here, clip))
+        return;
+    clip = range_intersection(here, clip);
+
+    if (mr->alias) {
+        base -= mr->alias->addr;
+        base -= mr->alias_offset;
+        render_region(ctx, mr->alias, base, clip, readonly, nonvolatile, depth + 1);
+        return;
+    }
+    TAILQ_FOREACH(sub, &mr->subregions, subregions_link)
+        render_region(ctx, sub, base, clip, readonly, nonvolatile, depth + 1);
+    if (!mr->terminates)
+        return;
+
+    memset(&fr, 0, sizeof(fr));
+    fr.mr = mr;
+    fr.dirty_log_mask = __atomic_load_n(&mr->dirty_log_mask, __ATOMIC_RELAXED);
+    fr.romd_mode = mr->romd_mode;
+    fr.readonly = readonly;
+    fr.nonvolatile = nonvolatile;
+    render_fill_gaps(ctx, fr, base, clip);
+}
+
+static bool can_merge(const gm_flat_range *r1, const gm_flat_range *r2)
+{
+    return r1->start + r1->size == r2->start && r1->mr == r2->mr && !r1->mr->unmergeable &&
+           (gm_u128)r1->offset_in_region + r1->size == (gm_u128)r2->offset_in_region &&
+           r1->dirty_log_mask == r2->dirty_log_mask && r1->romd_mode == r2->romd_mode &&
+           r1->readonly == r2->readonly && r1->nonvolatile == r2->nonvolatile;
+}
+
+static void flatview_simplify(gm_flatview *fv)
+{
+    unsigned int out = 0;
+
+    for (unsigned int i = 0; i < fv->nr; i++) {
+        if (out && can_merge(&fv->ranges[out - 1], &fv->ranges[i]))
+            fv->ranges[out - 1].size += fv->ranges[i].size;
+        else
+            fv->ranges[out++] = fv->ranges[i];
+    }
+    fv->nr = out;
+}
+
+gm_region *gm_flatview_root_of_locked(gm_region *mr)
+{
+    while (mr && mr->enabled) {
+        if (mr->alias) {
+            if (!mr->alias_offset && mr->size >= mr->alias->size) {
+                mr = mr->alias;
+                continue;
+            }
+        } else if (!mr->terminates) {
+            unsigned int found = 0;
+            gm_region *child, *next = NULL;
+
+            TAILQ_FOREACH(child, &mr->subregions, subregions_link) {
+                if (!child->enabled)
+                    continue;
+                if (++found > 1) {
+                    next = NULL;
+                    break;
+                }
+                if (!child->addr && mr->size >= child->size)
+                    next = child;
+            }
+            if (found == 0)
+                return NULL;
+            if (next) {
+                mr = next;
+                continue;
+            }
+        }
+        return mr;
+    }
+    return NULL;
+}
+
+static void flatview_free(gm_flatview *fv)
+{
+    for (unsigned int i = 0; i < fv->nr; i++)
+        gm_region_unref(fv->ranges[i].mr);
+    gm_region_unref(fv->root);
+    gm_dispatch_free(fv->dispatch);
+    free(fv->ranges);
+    free(fv);
+}
+
+gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root)
+{
+    render_ctx ctx = { .fv = calloc(1, sizeof(gm_flatview)) };
+    gm_flatview *fv = ctx.fv;
+
+    if (!fv)
+        return NULL;
+    fv->sys = sys;
+    fv->refcount = 1;
+    if (root)
+        render_region(&ctx, root, 0, (render_range){ 0, (gm_i128)GM_2_64 }, false, false, 0);
+    flatview_simplify(fv);
+    for (unsigned int i = 0; i < fv->nr; i++)
+        gm_region_ref(fv->ranges[i].mr);
+    fv->root = root ? gm_region_ref(root) : NULL;
+    fv->dispatch = ctx.failed ? NULL : gm_dispatch_build(fv->ranges, fv->nr);
+    if (!fv->dispatch) {
+        flatview_free(fv);
+        return NULL;
+    }
+    return fv;
+}
+
+void gm_flatview_ref(gm_flatview *fv)
+{
+    __atomic_add_fetch(&fv->refcount, 1, __ATOMIC_RELAXED);
+}
+
+static void flatview_free_rcu(struct rcu_head *head)
+{
+    gm_flatview *fv = caa_container_of(head, gm_flatview, rcu);
+    gm_system *sys = fv->sys;
+
+    flatview_free(fv);
+    gm_system_deferred_done(sys);
+}
+
+void gm_flatview_unref(gm_flatview *fv)
+{
+    if (__atomic_sub_fetch(&fv->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+        gm_system_defer_free(fv->sys, &fv->rcu, flatview_free_rcu);
+}
+
+bool gm_flat_range_equal(const gm_flat_range *a, const gm_flat_range *b)
+{
+    return a->mr == b->mr && a->start == b->start && a->size == b->size &&
+           a->offset_in_region == b->offset_in_region && a->romd_mode == b->romd_mode &&
+           a->readonly == b->readonly && a->nonvolatile == b->nonvolatile;
+}
+
+void gm_section_from_range(gm_section *s, const gm_flat_range *fr)
+{
+    s->mr = fr->mr;
+    s->offset_within_region = fr->offset_in_region;
+    s->offset_within_address_space = (gm_addr)fr->start;
+    s->size = fr->size >= GM_2_64 ? GM_SIZE_2_64 : (uint64_t)fr->size;
+    s->readonly = fr->readonly;
+    s->nonvolatile = fr->nonvolatile;
+    s->romd_mode = fr->romd_mode;
+    s->dirty_log_mask = fr->dirty_log_mask;
+}

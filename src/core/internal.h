@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal definitions shared by the files of src/core.
+ *
+ * Glossary (used in every file of the core):
+ *   sys   the gm_system         mr    a region          as   an address space
+ *   fv    a flat view           fr    a flat range      xlat offset in a region
+ *   addr  a guest address       len   a byte count      attrs transaction attrs
+ *
+ * Lock naming: a function whose name ends in _locked must be called with the
+ * system's writer lock (sys->lock) held. Functions ending in _rcu must be
+ * called inside an RCU read-side critical section. Nothing else needs a lock.
+ *
+ * Sizes: flat-view arithmetic is done in gm_u128 so that a 2^64-byte space
+ * and its end address are representable, as QEMU does with Int128.
+ */
+#ifndef GUESTMEM_CORE_INTERNAL_H
+#define GUESTMEM_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/queue.h>
+#include <urcu-bp.h>
+#include <urcu/rcuhlist.h>
+
+#include <guestmem/guestmem.h>
+
+typedef unsigned __int128 gm_u128;
+
+#define GM_2_64 ((gm_u128)1 << 64)
+
+#ifdef NDEBUG
+#define GM_NEVER(cond) (cond)
+#else
+#include <assert.h>
+/* A "cannot happen" check that protects memory safety: aborts in debug
+ * builds, takes the recovery path in release builds (SQLite's NEVER()). */
+#define GM_NEVER(cond) ((cond) ? (assert(!(#cond)), 1) : 0)
+#endif
+
+/* Deepest walk of a region tree (containers and alias hops). */
+#define GM_MAX_NESTING 128
+
+#define GM_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define GM_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* ---- regions ---------------------------------------------------------- */
+
+enum gm_region_kind {
+    GM_KIND_CONTAINER,
+    GM_KIND_RAM,        /* RAM and ROM (readonly) */
+    GM_KIND_RAM_DEVICE, /* "ramd": host memory, exact-size accesses */
+    GM_KIND_ROM_DEVICE, /* RAM reads in romd mode, ops writes */
+    GM_KIND_IO,         /* ops; NULL ops = reservation */
+    GM_KIND_ALIAS,
+};
+
+enum gm_ram_backing {
+    GM_RAM_NONE,
+    GM_RAM_ANON,  /* mmap(MAP_ANONYMOUS), unmapped at free */
+    GM_RAM_FD,    /* mmap of a dup'ed fd, unmapped and closed at free */
+    GM_RAM_PTR,   /* caller's memory, left alone */
+};
+
+TAILQ_HEAD(gm_region_list, gm_region);
+
+struct gm_region {
+    gm_system *sys;
+    char *name;
+    enum gm_region_kind kind;
+    int refcount;                 /* atomic */
+
+    /* Topology: changed only under sys->lock. */
+    gm_u128 size;
+    gm_addr addr;
+    int priority;
+    bool enabled;
+    bool readonly;
+    bool nonvolatile;
+    bool unmergeable;
+    bool terminates;
+    bool romd_mode;
+    gm_region *container;
+    struct gm_region_list subregions;
+    TAILQ_ENTRY(gm_region) subregions_link;
+    gm_region *alias;
+    gm_addr alias_offset;
+
+    /* Fixed at creation: read by lock-free readers. */
+    const gm_region_ops *ops;
+    void *opaque;
+    gm_reentrancy_guard *guard;
+    bool guard_disabled;
+    uint8_t *ram;
+    uint64_t ram_len;             /* bytes of host memory behind ram */
+    enum gm_ram_backing backing;
+    int fd;
+    uint64_t fd_offset;
+
+    /* Dirty tracking. */
+    uint8_t log_mask;             /* clients asked for by gm_region_set_log (locked) */
+    uint8_t dirty_log_mask;       /* atomic: log_mask + global migration */
+    unsigned long *dirty[GM_DIRTY_NUM];
+
+    struct rcu_head rcu;
+};
+
+void gm_region_free_rcu_(struct rcu_head *head);
+bool gm_region_ref_unless_zero(gm_region *mr);
+const char *gm_region_type_string(const gm_region *mr);
+uint8_t gm_region_dirty_mask(const gm_region *mr);
+bool gm_region_is_rom(const gm_region *mr);
+/* true if the tree rooted at @mr contains @needle (following aliases) */
+bool gm_region_reaches_locked(const gm_region *mr, const gm_region *needle);
+void gm_region_changed_locked(gm_region *mr);
+
+/* ---- flat views ------------------------------------------------------- */
+
+typedef struct gm_flat_range {
+    gm_region *mr;
+    gm_u128 start;
+    gm_u128 size;
+    gm_addr offset_in_region;
+    uint8_t dirty_log_mask;
+    bool romd_mode;
+    bool readonly;
+    bool nonvolatile;
+} gm_flat_range;
+
+typedef struct gm_dispatch gm_dispatch;
+
+typedef struct gm_flatview {
+    struct rcu_head rcu;
+    gm_system *sys;
+    int refcount;                 /* atomic; address spaces hold one each */
+    gm_region *root;              /* flat-view root (referenced), or NULL */
+    unsigned int nr;
+    unsigned int cap;
+    gm_flat_range *ranges;
+    gm_dispatch *dispatch;
+} gm_flatview;
+
+gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root);
+gm_region *gm_flatview_root_of_locked(gm_region *mr);
+void gm_flatview_ref(gm_flatview *fv);
+void gm_flatview_unref(gm_flatview *fv);
+bool gm_flat_range_equal(const gm_flat_range *a, const gm_flat_range *b);
+static inline gm_addr gm_flat_range_last(const gm_flat_range *fr)
+{
+    return (gm_addr)(fr->start + fr->size - 1);
+}
+void gm_section_from_range(gm_section *s, const gm_flat_range *fr);
+
+/* ---- dispatch --------------------------------------------------------- */
+
+gm_dispatch *gm_dispatch_build(const gm_flat_range *ranges, unsigned int nr);
+void gm_dispatch_free(gm_dispatch *d);
+/* The range containing @addr, or NULL. */
+const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr);
+/* Index of the first range starting above @addr (nr if none). */
+unsigned int gm_dispatch_next_index(const gm_flatview *fv, gm_addr addr);
+
+/* ---- address spaces --------------------------------------------------- */
+
+struct gm_bounce;
+struct gm_map_client;
+
+struct gm_as {
+    gm_system *sys;
+    char *name;
+    gm_region *root;
+    gm_flatview *current;         /* RCU-published */
+    TAILQ_ENTRY(gm_as) link;
+
+    pthread_mutex_t map_lock;     /* bounce list and map clients */
+    uint64_t bounce_budget;
+    uint64_t bounce_in_use;
+    struct gm_bounce *bounces;
+    struct gm_map_client *map_clients;
+};
+
+static inline gm_flatview *gm_as_view_rcu(gm_as *as)
+{
+    return rcu_dereference(as->current);
+}
+
+/* Free bounce buffers and map clients left at destruction. */
+void gm_map_release_all(gm_as *as);
+/* Give back @len bytes of bounce budget and wake the map clients. */
+void gm_map_budget_return(gm_as *as, uint64_t len);
+
+/* ---- the system ------------------------------------------------------- */
+
+TAILQ_HEAD(gm_as_list, gm_as);
+
+typedef struct gm_host_entry {
+    uintptr_t start;
+    uint64_t len;
+    gm_region *mr;
+} gm_host_entry;
+
+typedef struct gm_hostmap {
+    struct rcu_head rcu;
+    gm_system *sys;
+    unsigned int nr;
+    gm_host_entry entries[];
+} gm_hostmap;
+
+typedef struct gm_log_state {
+    pthread_mutex_t lock;
+    gm_log_fn fn;
+    void *opaque;
+    bool debug;
+    uint64_t window_start_ns;
+    unsigned int in_window;
+    unsigned long suppressed;
+} gm_log_state;
+
+struct gm_system {
+    pthread_mutex_t lock;         /* writer lock, recursive */
+    int transaction_depth;
+    bool update_pending;
+    bool big_endian;
+    bool global_dirty;
+    uint64_t generation;          /* atomic */
+    unsigned long pending_frees;  /* atomic: call_rcu callbacks not yet run */
+    struct gm_as_list address_spaces;
+    gm_listener *listeners;       /* ascending priority */
+
+    pthread_mutex_t host_lock;    /* writers of hostmap */
+    gm_hostmap *hostmap;          /* RCU-published */
+
+    gm_log_state log;
+};
+
+void gm_system_lock(gm_system *sys);
+void gm_system_unlock(gm_system *sys);
+/* Mark topology changed; re-render at the outermost commit. */
+void gm_system_update_locked(gm_system *sys);
+/* Free through call_rcu, counted so gm_system_free() can wait for it. The
+ * callback must end with gm_system_deferred_done(). */
+void gm_system_defer_free(gm_system *sys, struct rcu_head *head,
+                          void (*fn)(struct rcu_head *head));
+void gm_system_deferred_done(gm_system *sys);
+void gm_system_drain_frees(gm_system *sys);
+/* Render and publish @as's view right now (used when @as is created). */
+void gm_as_render_locked(gm_as *as);
+
+int gm_hostmap_add(gm_system *sys, gm_region *mr);
+void gm_hostmap_del(gm_system *sys, gm_region *mr);
+void gm_hostmap_free(gm_system *sys);
+/* Calls @fn for every RAM region (holding the host lock). */
+void gm_hostmap_for_each(gm_system *sys, void (*fn)(gm_region *mr, void *opaque), void *opaque);
+
+/* ---- listeners -------------------------------------------------------- */
+
+void gm_listeners_begin_locked(gm_system *sys);
+void gm_listeners_commit_locked(gm_system *sys);
+void gm_listeners_update_locked(gm_as *as, const gm_flatview *old, const gm_flatview *new_fv);
+void gm_listeners_global_log_locked(gm_system *sys, bool start);
+
+/* ---- accesses --------------------------------------------------------- */
+
+/* Direct host access allowed for this range and direction? */
+bool gm_range_is_direct(const gm_flat_range *fr, bool is_write);
+/* Access @len bytes at @xlat of a non-direct region (splitting as needed). */
+gm_result gm_region_access(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len,
+                           bool is_write, gm_attrs attrs);
+/* One access of exactly @size (1, 2, 4, 8) bytes, validated as a whole. */
+gm_result gm_region_access_piece(gm_region *mr, gm_addr xlat, uint8_t *buf, unsigned int size,
+                                 bool is_write, gm_attrs attrs);
+bool gm_region_piece_valid(gm_region *mr, gm_addr xlat, unsigned int size, bool is_write,
+                           gm_attrs attrs);
+unsigned int gm_region_piece_size(const gm_region *mr, uint64_t len, gm_addr xlat);
+gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                             uint64_t len, bool is_write);
+void gm_mark_dirty(gm_region *mr, gm_addr xlat, uint64_t len);
+
+/* ---- dirty tracking --------------------------------------------------- */
+
+/* A new RAM region starts logging for migration if global tracking is on.
+ * Called with sys->lock held. */
+int gm_dirty_adopt_global(gm_region *mr);
+
+/* ---- logging ---------------------------------------------------------- */
+
+void gm_log_init(gm_log_state *st);
+void gm_log_destroy(gm_log_state *st);
+void gm_log(gm_system *sys, enum gm_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define gm_log_guest(sys, ...) gm_log((sys), GM_LOG_GUEST_ERROR, __VA_ARGS__)
+
+#endif
