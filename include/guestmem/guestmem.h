@@ -16,5 +16,6 @@
 #include <guestmem/listener.h>
 #include <guestmem/dirty.h>
 #include <guestmem/mtree.h>
+#include <guestmem/iommu.h>
 
 #endif

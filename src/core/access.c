@@ -47,12 +47,42 @@ static uint64_t hole_remaining(const gm_flatview *fv, gm_addr addr, uint64_t len
     return left < len ? (uint64_t)left : len;
 }
 
+/* Through an IOMMU: one translated piece per IOMMU page. */
+static gm_result iommu_rw(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l, bool is_write,
+                          gm_attrs attrs, int depth)
+{
+    gm_result r = GM_OK;
+
+    while (l) {
+        gm_as *tas = NULL;
+        gm_addr taddr = 0;
+        uint64_t n = gm_iommu_step(mr, xlat, is_write, attrs, depth, &tas, &taddr);
+
+        if (n) {
+            n = GM_MIN(n, l);
+            r |= gm_flatview_rw_depth_rcu(gm_as_view_rcu(tas), taddr, attrs, buf, n, is_write,
+                                          depth + 1);
+        } else {
+            n = GM_MIN(gm_iommu_fault_len(xlat), l);
+            if (!is_write)
+                memset(buf, 0, n);
+            r |= GM_ACCESS_ERROR;
+        }
+        xlat += n;
+        buf += n;
+        l -= n;
+    }
+    return r;
+}
+
 static gm_result range_rw(const gm_flat_range *fr, gm_addr addr, uint8_t *buf, uint64_t l,
-                          bool is_write, gm_attrs attrs)
+                          bool is_write, gm_attrs attrs, int depth)
 {
     gm_region *mr = fr->mr;
     gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
 
+    if (mr->kind == GM_KIND_IOMMU)
+        return iommu_rw(mr, xlat, buf, l, is_write, attrs, depth);
     if (!gm_range_is_direct(fr, is_write))
         return gm_region_access(mr, xlat, buf, l, is_write, attrs);
     if (is_write) {
@@ -76,6 +106,12 @@ static gm_result hole_rw(gm_flatview *fv, gm_addr addr, uint8_t *buf, uint64_t l
 gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
                              uint64_t len, bool is_write)
 {
+    return gm_flatview_rw_depth_rcu(fv, addr, attrs, buf, len, is_write, 0);
+}
+
+gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                                   uint64_t len, bool is_write, int depth)
+{
     gm_u128 end = (gm_u128)addr + len;
     gm_result r = GM_OK;
 
@@ -91,7 +127,7 @@ gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint
 
         if (fr) {
             l = range_remaining(fr, addr, len);
-            r |= range_rw(fr, addr, buf, l, is_write, attrs);
+            r |= range_rw(fr, addr, buf, l, is_write, attrs, depth);
         } else {
             l = hole_remaining(fv, addr, len);
             r |= hole_rw(fv, addr, buf, l, is_write);
@@ -141,11 +177,35 @@ gm_result gm_as_fill(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t c, uint64_
     return r;
 }
 
+static bool view_valid_rcu(gm_flatview *fv, gm_addr addr, uint64_t len, bool is_write,
+                           gm_attrs attrs, int depth);
+
+static bool iommu_valid(gm_region *mr, gm_addr xlat, uint64_t l, bool is_write, gm_attrs attrs,
+                        int depth)
+{
+    while (l) {
+        gm_as *tas = NULL;
+        gm_addr taddr = 0;
+        uint64_t n = gm_iommu_step(mr, xlat, is_write, attrs, depth, &tas, &taddr);
+
+        if (!n)
+            return false;
+        n = GM_MIN(n, l);
+        if (!view_valid_rcu(gm_as_view_rcu(tas), taddr, n, is_write, attrs, depth + 1))
+            return false;
+        xlat += n;
+        l -= n;
+    }
+    return true;
+}
+
 static bool range_valid(const gm_flat_range *fr, gm_addr addr, uint64_t l, bool is_write,
-                        gm_attrs attrs)
+                        gm_attrs attrs, int depth)
 {
     gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
 
+    if (fr->mr->kind == GM_KIND_IOMMU)
+        return iommu_valid(fr->mr, xlat, l, is_write, attrs, depth);
     if (gm_range_is_direct(fr, is_write))
         return true;
     while (l) {
@@ -159,26 +219,33 @@ static bool range_valid(const gm_flat_range *fr, gm_addr addr, uint64_t l, bool 
     return true;
 }
 
-bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is_write, gm_attrs attrs)
+static bool view_valid_rcu(gm_flatview *fv, gm_addr addr, uint64_t len, bool is_write,
+                           gm_attrs attrs, int depth)
 {
     bool ok = (gm_u128)addr + len <= GM_2_64;
-    gm_flatview *fv;
 
-    rcu_read_lock();
-    fv = gm_as_view_rcu(as);
     while (ok && len) {
         const gm_flat_range *fr = gm_dispatch_lookup(fv, addr);
         uint64_t l;
 
         if (!fr)
-            break;
+            return false;
         l = range_remaining(fr, addr, len);
-        ok = range_valid(fr, addr, l, is_write, attrs);
+        ok = range_valid(fr, addr, l, is_write, attrs, depth);
         addr += l;
         len -= l;
     }
+    return ok;
+}
+
+bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is_write, gm_attrs attrs)
+{
+    bool ok;
+
+    rcu_read_lock();
+    ok = view_valid_rcu(gm_as_view_rcu(as), addr, len, is_write, attrs, 0);
     rcu_read_unlock();
-    return ok && !len;
+    return ok;
 }
 
 bool gm_as_lookup(gm_as *as, gm_addr addr, gm_section *section)

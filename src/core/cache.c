@@ -9,7 +9,9 @@
  * extends beyond the section found at init, so an offset outside it is a
  * guest error (GM_DECODE_ERROR), never an out-of-bounds host access.
  *
- * The cache is not refreshed by topology changes (see cache.h).
+ * The cache is not refreshed by topology changes (see cache.h). Through an
+ * IOMMU it caches the translated target, clipped to one IOMMU page, and is
+ * not refreshed by IOTLB invalidations either.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,23 +21,14 @@
 
 static const uint8_t no_dirty_mask;
 
-int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bool is_write)
+/* Fill @cache from the range containing @addr (fr is not an IOMMU). */
+static int64_t cache_fill(gm_cache *cache, gm_as *as, const gm_flat_range *fr, gm_addr addr,
+                          uint64_t len, bool is_write)
 {
-    const gm_flat_range *fr;
-    uint64_t l;
+    uint64_t l = GM_MIN(len, (uint64_t)GM_MIN(fr->start + fr->size - addr, (gm_u128)INT64_MAX));
 
-    gm_cache_destroy(cache);
-    if (!len)
-        return -EINVAL;
-    rcu_read_lock();
-    fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
-    if (!fr) {
-        rcu_read_unlock();
-        return -EFAULT;
-    }
     gm_section_from_range(&cache->section, fr);
     gm_region_ref(fr->mr);
-    l = GM_MIN(len, (uint64_t)GM_MIN(fr->start + fr->size - addr, (gm_u128)INT64_MAX));
     cache->len = l;
     cache->as = as;
     cache->addr = addr;
@@ -48,8 +41,41 @@ int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bo
         cache->ptr_writable = is_write && gm_range_is_direct(fr, true);
         cache->dirty_mask = &fr->mr->dirty_log_mask;
     }
-    rcu_read_unlock();
     return (int64_t)l;
+}
+
+/* Resolve through IOMMUs: the cache ends up on the final target range,
+ * clipped to the IOMMU page (QEMU does the same). */
+static int64_t cache_init_rcu(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len,
+                              bool is_write, int depth)
+{
+    const gm_flat_range *fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
+    gm_as *tas = NULL;
+    gm_addr xlat, taddr = 0;
+    uint64_t left;
+
+    if (!fr)
+        return -EFAULT;
+    if (fr->mr->kind != GM_KIND_IOMMU)
+        return cache_fill(cache, as, fr, addr, len, is_write);
+    xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+    left = gm_iommu_step(fr->mr, xlat, is_write, GM_ATTRS_UNSPECIFIED, depth, &tas, &taddr);
+    if (!left)
+        return -EFAULT;
+    return cache_init_rcu(cache, tas, taddr, GM_MIN(len, left), is_write, depth + 1);
+}
+
+int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bool is_write)
+{
+    int64_t ret;
+
+    gm_cache_destroy(cache);
+    if (!len)
+        return -EINVAL;
+    rcu_read_lock();
+    ret = cache_init_rcu(cache, as, addr, len, is_write, 0);
+    rcu_read_unlock();
+    return ret;
 }
 
 void gm_cache_destroy(gm_cache *cache)

@@ -52,7 +52,10 @@ enum gm_region_kind {
     GM_KIND_ROM_DEVICE, /* RAM reads in romd mode, ops writes */
     GM_KIND_IO,         /* ops; NULL ops = reservation */
     GM_KIND_ALIAS,
+    GM_KIND_IOMMU,      /* translate callbacks; a leaf in flat views */
 };
+
+typedef struct gm_iommu_state gm_iommu_state;
 
 enum gm_ram_backing {
     GM_RAM_NONE,
@@ -90,6 +93,7 @@ struct gm_region {
     void *opaque;
     gm_reentrancy_guard *guard;
     bool guard_disabled;
+    gm_iommu_state *iommu;        /* GM_KIND_IOMMU only */
     uint8_t *ram;
     uint64_t ram_len;             /* bytes of host memory behind ram */
     enum gm_ram_backing backing;
@@ -171,10 +175,9 @@ struct gm_as {
     gm_flatview *current;         /* RCU-published */
     TAILQ_ENTRY(gm_as) link;
 
-    pthread_mutex_t map_lock;     /* bounce list and map clients */
+    pthread_mutex_t map_lock;     /* bounce budget and map clients */
     uint64_t bounce_budget;
     uint64_t bounce_in_use;
-    struct gm_bounce *bounces;
     struct gm_map_client *map_clients;
 };
 
@@ -226,6 +229,9 @@ struct gm_system {
     struct gm_as_list address_spaces;
     gm_listener *listeners;       /* ascending priority */
 
+    pthread_mutex_t bounce_lock;  /* bounces */
+    struct gm_bounce *bounces;    /* every mapped bounce buffer */
+
     pthread_mutex_t host_lock;    /* writers of hostmap */
     gm_hostmap *hostmap;          /* RCU-published */
 
@@ -273,6 +279,9 @@ bool gm_region_piece_valid(gm_region *mr, gm_addr xlat, unsigned int size, bool 
 unsigned int gm_region_piece_size(const gm_region *mr, uint64_t len, gm_addr xlat);
 gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
                              uint64_t len, bool is_write);
+/* The same, @depth IOMMUs deep. */
+gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                                   uint64_t len, bool is_write, int depth);
 void gm_mark_dirty(gm_region *mr, gm_addr xlat, uint64_t len);
 
 /* ---- dirty tracking --------------------------------------------------- */
@@ -280,6 +289,18 @@ void gm_mark_dirty(gm_region *mr, gm_addr xlat, uint64_t len);
 /* A new RAM region starts logging for migration if global tracking is on.
  * Called with sys->lock held. */
 int gm_dirty_adopt_global(gm_region *mr);
+
+/* ---- IOMMU ----------------------------------------------------------- */
+
+void gm_iommu_state_free(gm_iommu_state *st);
+/* The IOMMU index for @attrs (0 when out of range). */
+int gm_iommu_index(gm_region *mr, gm_attrs attrs);
+/* Translate @xlat of IOMMU @mr for one access; returns the bytes left in the
+ * IOMMU page with target_as and target_addr set, or 0 (logged) when refused. */
+uint64_t gm_iommu_step(gm_region *mr, gm_addr xlat, bool is_write, gm_attrs attrs, int depth,
+                       gm_as **target_as, gm_addr *target_addr);
+/* Bytes a refused translation fails: to the end of its 4 KiB page. */
+uint64_t gm_iommu_fault_len(gm_addr xlat);
 
 /* ---- logging ---------------------------------------------------------- */
 

@@ -264,6 +264,14 @@ static unsigned int piece_size(const gm_region *mr, uint64_t len, gm_addr xlat)
     return pow2floor(GM_MIN(len, (uint64_t)max));
 }
 
+/* Regions with nothing to call: ROM writes, reservations, and an IOMMU
+ * (whose accesses are translated before they get here). */
+static bool region_refuses(const gm_region *mr)
+{
+    return mr->kind == GM_KIND_RAM || mr->kind == GM_KIND_IOMMU ||
+           (mr->kind == GM_KIND_IO && !mr->ops);
+}
+
 static gm_result refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write)
 {
     gm_log_guest(mr->sys, "%s of %" PRIu64 " bytes at 0x%" PRIx64 " of %s region '%s' refused",
@@ -279,7 +287,7 @@ gm_result gm_region_access(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l
 {
     gm_result r = GM_OK;
 
-    if (mr->kind == GM_KIND_RAM || (mr->kind == GM_KIND_IO && !mr->ops))
+    if (region_refuses(mr))
         return refuse(mr, xlat, buf, len, is_write);
     while (len) {
         unsigned int l = piece_size(mr, len, xlat);
@@ -298,7 +306,7 @@ gm_result gm_region_access(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l
 gm_result gm_region_access_piece(gm_region *mr, gm_addr xlat, uint8_t *buf, unsigned int size,
                                  bool is_write, gm_attrs attrs)
 {
-    if (mr->kind == GM_KIND_RAM || (mr->kind == GM_KIND_IO && !mr->ops))
+    if (region_refuses(mr))
         return refuse(mr, xlat, buf, size, is_write);
     if (mr->kind == GM_KIND_RAM_DEVICE) {
         ram_device_piece(mr, xlat, buf, size, is_write);
@@ -312,14 +320,14 @@ bool gm_region_piece_valid(gm_region *mr, gm_addr xlat, unsigned int size, bool 
 {
     if (mr->kind == GM_KIND_RAM_DEVICE)
         return true;
-    if (mr->kind == GM_KIND_RAM || (mr->kind == GM_KIND_IO && !mr->ops))
+    if (region_refuses(mr))
         return false;
     return piece_valid(mr, xlat, size, is_write, attrs);
 }
 
 unsigned int gm_region_piece_size(const gm_region *mr, uint64_t len, gm_addr xlat)
 {
-    if (mr->kind == GM_KIND_RAM || (mr->kind == GM_KIND_IO && !mr->ops))
+    if (region_refuses(mr))
         return (unsigned int)GM_MIN(len, (uint64_t)UINT32_MAX);
     return piece_size(mr, len, xlat);
 }

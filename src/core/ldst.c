@@ -13,33 +13,57 @@
 
 #include "core/internal.h"
 
+static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs,
+                                       uint8_t *bytes, unsigned int size, bool is_write,
+                                       int depth);
+
+/* Inside one range: a direct copy, one device access, or an IOMMU hop. */
+static gm_result range_access_sized(gm_flatview *fv, const gm_flat_range *fr, gm_addr addr,
+                                    gm_attrs attrs, uint8_t *bytes, unsigned int size,
+                                    bool is_write, int depth)
+{
+    gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+    gm_as *tas = NULL;
+    gm_addr taddr = 0;
+
+    if (fr->mr->kind == GM_KIND_IOMMU) {
+        uint64_t left = gm_iommu_step(fr->mr, xlat, is_write, attrs, depth, &tas, &taddr);
+
+        if (left >= size)
+            return view_access_sized_rcu(gm_as_view_rcu(tas), taddr, attrs, bytes, size,
+                                         is_write, depth + 1);
+        /* Refused, or straddling IOMMU pages: split like gm_as_rw(). */
+        return gm_flatview_rw_depth_rcu(fv, addr, attrs, bytes, size, is_write, depth);
+    }
+    if (!gm_range_is_direct(fr, is_write))
+        return gm_region_access_piece(fr->mr, xlat, bytes, size, is_write, attrs);
+    if (is_write) {
+        memcpy(fr->mr->ram + xlat, bytes, size);
+        gm_mark_dirty(fr->mr, xlat, size);
+    } else {
+        memcpy(bytes, fr->mr->ram + xlat, size);
+    }
+    return GM_OK;
+}
+
+static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs,
+                                       uint8_t *bytes, unsigned int size, bool is_write,
+                                       int depth)
+{
+    const gm_flat_range *fr = gm_dispatch_lookup(fv, addr);
+
+    if (fr && (gm_u128)addr + size <= fr->start + fr->size)
+        return range_access_sized(fv, fr, addr, attrs, bytes, size, is_write, depth);
+    return gm_flatview_rw_depth_rcu(fv, addr, attrs, bytes, size, is_write, depth);
+}
+
 static gm_result as_access_sized(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
                                  unsigned int size, bool is_write)
 {
-    const gm_flat_range *fr;
-    gm_flatview *fv;
     gm_result r;
 
     rcu_read_lock();
-    fv = gm_as_view_rcu(as);
-    fr = gm_dispatch_lookup(fv, addr);
-    if (fr && (gm_u128)addr + size <= fr->start + fr->size) {
-        gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
-
-        if (gm_range_is_direct(fr, is_write)) {
-            if (is_write) {
-                memcpy(fr->mr->ram + xlat, bytes, size);
-                gm_mark_dirty(fr->mr, xlat, size);
-            } else {
-                memcpy(bytes, fr->mr->ram + xlat, size);
-            }
-            r = GM_OK;
-        } else {
-            r = gm_region_access_piece(fr->mr, xlat, bytes, size, is_write, attrs);
-        }
-    } else {
-        r = gm_flatview_rw_rcu(fv, addr, attrs, bytes, size, is_write);
-    }
+    r = view_access_sized_rcu(gm_as_view_rcu(as), addr, attrs, bytes, size, is_write, 0);
     rcu_read_unlock();
     return r;
 }

@@ -14,8 +14,14 @@
  * budget is exhausted map returns NULL; registered map clients are told,
  * once, when budget is freed.
  *
- * Locking: as->map_lock protects the bounce list, the budget and the map
- * clients. Map clients are called after it is dropped.
+ * Bounce buffers are listed per system (sys->bounce_lock), because a mapping
+ * through an IOMMU bounces in the IOMMU's target address space while the
+ * caller unmaps with its own; each buffer remembers the address space whose
+ * budget it draws on (as->map_lock protects budget and map clients). Map
+ * clients are called after the locks are dropped.
+ *
+ * Through an IOMMU the mapping covers at most one IOMMU page and is not
+ * revoked by invalidations (see iommu.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +32,7 @@
 
 typedef struct gm_bounce {
     struct gm_bounce *next;
+    gm_as *as;                   /* whose budget it draws on */
     gm_addr addr;
     uint64_t len;
     gm_attrs attrs;
@@ -99,54 +106,81 @@ static void *map_bounce(gm_as *as, gm_flatview *fv, const gm_flat_range *fr, gm_
         *plen = 0;
         return NULL;
     }
-    *b = (gm_bounce){ .addr = addr, .len = l, .attrs = attrs, .is_write = is_write };
+    *b = (gm_bounce){ .as = as, .addr = addr, .len = l, .attrs = attrs, .is_write = is_write };
     if (!is_write)
         gm_flatview_rw_rcu(fv, addr, attrs, b->data, l, false);
-    pthread_mutex_lock(&as->map_lock);
-    b->next = as->bounces;
-    as->bounces = b;
-    pthread_mutex_unlock(&as->map_lock);
+    pthread_mutex_lock(&as->sys->bounce_lock);
+    b->next = as->sys->bounces;
+    as->sys->bounces = b;
+    pthread_mutex_unlock(&as->sys->bounce_lock);
     *plen = l;
     return b->data;
 }
 
+static void *map_rcu(gm_as *as, gm_addr addr, uint64_t *plen, bool is_write, gm_attrs attrs,
+                     int depth);
+
+/* Through an IOMMU: map the translation of the first IOMMU page. */
+static void *map_iommu(const gm_flat_range *fr, gm_addr addr, uint64_t *plen, bool is_write,
+                       gm_attrs attrs, int depth)
+{
+    gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+    gm_as *tas = NULL;
+    gm_addr taddr = 0;
+    uint64_t left = gm_iommu_step(fr->mr, xlat, is_write, attrs, depth, &tas, &taddr);
+
+    if (!left) {
+        *plen = 0;
+        return NULL;
+    }
+    *plen = GM_MIN(*plen, left);
+    return map_rcu(tas, taddr, plen, is_write, attrs, depth + 1);
+}
+
+static void *map_rcu(gm_as *as, gm_addr addr, uint64_t *plen, bool is_write, gm_attrs attrs,
+                     int depth)
+{
+    gm_flatview *fv = gm_as_view_rcu(as);
+    const gm_flat_range *fr = gm_dispatch_lookup(fv, addr);
+
+    if (!fr) {
+        gm_log_guest(as->sys, "map of unassigned address 0x%" PRIx64, addr);
+        *plen = 0;
+        return NULL;
+    }
+    if (fr->mr->kind == GM_KIND_IOMMU)
+        return map_iommu(fr, addr, plen, is_write, attrs, depth);
+    if (gm_range_is_direct(fr, is_write))
+        return map_direct(fv, fr, addr, plen, is_write);
+    return map_bounce(as, fv, fr, addr, plen, is_write, attrs);
+}
+
 void *gm_as_map(gm_as *as, gm_addr addr, uint64_t *plen, bool is_write, gm_attrs attrs)
 {
-    const gm_flat_range *fr;
-    gm_flatview *fv;
-    void *p = NULL;
+    void *p;
 
     if (!*plen)
         return NULL;
     rcu_read_lock();
-    fv = gm_as_view_rcu(as);
-    fr = gm_dispatch_lookup(fv, addr);
-    if (!fr) {
-        gm_log_guest(as->sys, "map of unassigned address 0x%" PRIx64, addr);
-        *plen = 0;
-    } else if (gm_range_is_direct(fr, is_write)) {
-        p = map_direct(fv, fr, addr, plen, is_write);
-    } else {
-        p = map_bounce(as, fv, fr, addr, plen, is_write, attrs);
-    }
+    p = map_rcu(as, addr, plen, is_write, attrs, 0);
     rcu_read_unlock();
     return p;
 }
 
 /* Detach the bounce buffer whose data is @buffer, or NULL. */
-static gm_bounce *bounce_take(gm_as *as, void *buffer)
+static gm_bounce *bounce_take(gm_system *sys, void *buffer)
 {
     gm_bounce **pp, *b = NULL;
 
-    pthread_mutex_lock(&as->map_lock);
-    for (pp = &as->bounces; *pp; pp = &(*pp)->next) {
+    pthread_mutex_lock(&sys->bounce_lock);
+    for (pp = &sys->bounces; *pp; pp = &(*pp)->next) {
         if ((*pp)->data == buffer) {
             b = *pp;
             *pp = b->next;
             break;
         }
     }
-    pthread_mutex_unlock(&as->map_lock);
+    pthread_mutex_unlock(&sys->bounce_lock);
     return b;
 }
 
@@ -169,22 +203,23 @@ void gm_map_budget_return(gm_as *as, uint64_t len)
     }
 }
 
-static void unmap_bounce(gm_as *as, gm_bounce *b, bool is_write, uint64_t access_len)
+/* Write back and free; @b->as may be an IOMMU's target, not the caller's. */
+static void unmap_bounce(gm_bounce *b, bool is_write, uint64_t access_len)
 {
     if (is_write && b->is_write)
-        gm_as_write(as, b->addr, b->attrs, b->data, GM_MIN(access_len, b->len));
-    gm_map_budget_return(as, b->len);
+        gm_as_write(b->as, b->addr, b->attrs, b->data, GM_MIN(access_len, b->len));
+    gm_map_budget_return(b->as, b->len);
     free(b);
 }
 
 void gm_as_unmap(gm_as *as, void *buffer, uint64_t len, bool is_write, uint64_t access_len)
 {
-    gm_bounce *b = buffer ? bounce_take(as, buffer) : NULL;
+    gm_bounce *b = buffer ? bounce_take(as->sys, buffer) : NULL;
     gm_addr off;
     gm_region *mr;
 
     if (b) {
-        unmap_bounce(as, b, is_write, access_len);
+        unmap_bounce(b, is_write, access_len);
         return;
     }
     mr = buffer ? gm_region_from_host(as->sys, buffer, &off) : NULL;
@@ -261,14 +296,22 @@ uint64_t gm_as_bounce_in_use(gm_as *as)
 
 void gm_map_release_all(gm_as *as)
 {
-    while (as->bounces) {
-        gm_bounce *b = as->bounces;
+    gm_system *sys = as->sys;
 
-        as->bounces = b->next;
-        gm_log(as->sys, GM_LOG_ERROR, "address space '%s' freed with a bounce buffer mapped",
+    pthread_mutex_lock(&sys->bounce_lock);
+    for (gm_bounce **pp = &sys->bounces; *pp;) {
+        gm_bounce *b = *pp;
+
+        if (b->as != as) {
+            pp = &b->next;
+            continue;
+        }
+        *pp = b->next;
+        gm_log(sys, GM_LOG_ERROR, "address space '%s' freed with a bounce buffer mapped",
                as->name);
         free(b);
     }
+    pthread_mutex_unlock(&sys->bounce_lock);
     while (as->map_clients) {
         gm_map_client *c = as->map_clients;
 

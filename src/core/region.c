@@ -61,6 +61,7 @@ static void region_release_memory(gm_region *mr)
         close(mr->fd);
     for (int i = 0; i < GM_DIRTY_NUM; i++)
         free(mr->dirty[i]);
+    gm_iommu_state_free(mr->iommu);
     free(mr->name);
     free(mr);
 }
