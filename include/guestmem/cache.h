@@ -34,6 +34,7 @@ extern "C" {
  * @addr: guest address of the start
  * @is_write: initialized for writing
  * @ptr_writable: stores may go through @ptr (writable RAM)
+ * @mod_handle: the provider's handle of a map-on-demand mapping held by the cache
  */
 typedef struct gm_cache {
     uint8_t *ptr;
@@ -44,6 +45,7 @@ typedef struct gm_cache {
     gm_addr addr;
     bool is_write;
     bool ptr_writable;
+    void *mod_handle;
 } gm_cache;
 
 /** GM_CACHE_INIT - initializer for a cache that was never set up. */

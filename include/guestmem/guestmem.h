@@ -17,5 +17,6 @@
 #include <guestmem/dirty.h>
 #include <guestmem/mtree.h>
 #include <guestmem/iommu.h>
+#include <guestmem/mapped.h>
 
 #endif

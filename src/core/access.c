@@ -83,6 +83,8 @@ static gm_result range_rw(const gm_flat_range *fr, gm_addr addr, uint8_t *buf, u
 
     if (mr->kind == GM_KIND_IOMMU)
         return iommu_rw(mr, xlat, buf, l, is_write, attrs, depth);
+    if (mr->kind == GM_KIND_MAPPED && !(is_write && fr->readonly))
+        return gm_mod_rw(mr, xlat, buf, l, is_write, attrs);
     if (!gm_range_is_direct(fr, is_write))
         return gm_region_access(mr, xlat, buf, l, is_write, attrs);
     if (is_write) {
@@ -206,6 +208,9 @@ static bool range_valid(const gm_flat_range *fr, gm_addr addr, uint64_t l, bool 
 
     if (fr->mr->kind == GM_KIND_IOMMU)
         return iommu_valid(fr->mr, xlat, l, is_write, attrs, depth);
+    /* A map-on-demand region may still refuse at access time. */
+    if (fr->mr->kind == GM_KIND_MAPPED)
+        return !(is_write && fr->readonly);
     if (gm_range_is_direct(fr, is_write))
         return true;
     while (l) {

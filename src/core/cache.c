@@ -9,6 +9,8 @@
  * extends beyond the section found at init, so an offset outside it is a
  * guest error (GM_DECODE_ERROR), never an out-of-bounds host access.
  *
+ * A map-on-demand range keeps one provider mapping pinned until destroy.
+ *
  * The cache is not refreshed by topology changes (see cache.h). Through an
  * IOMMU it caches the translated target, clipped to one IOMMU page, and is
  * not refreshed by IOTLB invalidations either.
@@ -21,18 +23,50 @@
 
 static const uint8_t no_dirty_mask;
 
+/* Pin a map-on-demand mapping for the cache's lifetime. */
+static int64_t cache_fill_mapped(gm_cache *cache, const gm_flat_range *fr, gm_addr xlat,
+                                 uint64_t l, bool is_write)
+{
+    void *handle = NULL;
+    void *host;
+
+    if (is_write && fr->readonly)
+        return -EFAULT;
+    host = fr->mr->mod_ops->map(fr->mr->opaque, xlat, &l, is_write, GM_ATTRS_UNSPECIFIED,
+                                &handle);
+    if (!host || !l) {
+        if (host)
+            fr->mr->mod_ops->unmap(fr->mr->opaque, handle, host, l, is_write, 0);
+        return -EFAULT;
+    }
+    cache->ptr = host;
+    cache->ptr_writable = is_write;
+    cache->mod_handle = handle;
+    cache->dirty_mask = &fr->mr->dirty_log_mask;
+    return (int64_t)l;
+}
+
 /* Fill @cache from the range containing @addr (fr is not an IOMMU). */
 static int64_t cache_fill(gm_cache *cache, gm_as *as, const gm_flat_range *fr, gm_addr addr,
                           uint64_t len, bool is_write)
 {
     uint64_t l = GM_MIN(len, (uint64_t)GM_MIN(fr->start + fr->size - addr, (gm_u128)INT64_MAX));
 
+    if (fr->mr->kind == GM_KIND_MAPPED) {
+        int64_t got = cache_fill_mapped(cache, fr, fr->offset_in_region +
+                                                       (addr - (gm_addr)fr->start), l, is_write);
+        if (got < 0)
+            return got;
+        l = (uint64_t)GM_MIN((uint64_t)got, l);
+    }
     gm_section_from_range(&cache->section, fr);
     gm_region_ref(fr->mr);
     cache->len = l;
     cache->as = as;
     cache->addr = addr;
     cache->is_write = is_write;
+    if (fr->mr->kind == GM_KIND_MAPPED)
+        return (int64_t)l;
     cache->dirty_mask = &no_dirty_mask;
     if (gm_range_is_direct(fr, false)) {
         gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
@@ -80,7 +114,12 @@ int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bo
 
 void gm_cache_destroy(gm_cache *cache)
 {
-    gm_region_unref(cache->section.mr);
+    gm_region *mr = cache->section.mr;
+
+    if (mr && mr->kind == GM_KIND_MAPPED && cache->ptr)
+        mr->mod_ops->unmap(mr->opaque, cache->mod_handle, cache->ptr, cache->len,
+                           cache->ptr_writable, cache->ptr_writable ? cache->len : 0);
+    gm_region_unref(mr);
     *cache = GM_CACHE_INIT;
 }
 

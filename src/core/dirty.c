@@ -25,12 +25,14 @@ struct gm_dirty_snapshot {
 
 static uint64_t region_pages(const gm_region *mr)
 {
-    return (mr->ram_len + GM_DIRTY_PAGE_SIZE - 1) / GM_DIRTY_PAGE_SIZE;
+    return (mr->log_len + GM_DIRTY_PAGE_SIZE - 1) / GM_DIRTY_PAGE_SIZE;
 }
 
-static bool has_ram(const gm_region *mr)
+/* RAM, ROM devices and small enough map-on-demand regions can log. */
+static bool can_log(const gm_region *mr)
 {
-    return mr->kind == GM_KIND_RAM || mr->kind == GM_KIND_ROM_DEVICE;
+    return mr->log_len && (mr->kind == GM_KIND_RAM || mr->kind == GM_KIND_ROM_DEVICE ||
+                           mr->kind == GM_KIND_MAPPED);
 }
 
 static int ensure_bitmap_locked(gm_region *mr, enum gm_dirty_client client)
@@ -60,7 +62,7 @@ int gm_dirty_adopt_global(gm_region *mr)
 {
     int err;
 
-    if (!mr->sys->global_dirty || !has_ram(mr))
+    if (!mr->sys->global_dirty || !can_log(mr))
         return 0;
     err = ensure_bitmap_locked(mr, GM_DIRTY_MIGRATION);
     update_effective_locked(mr);
@@ -71,7 +73,7 @@ int gm_region_set_log(gm_region *mr, enum gm_dirty_client client, bool log)
 {
     int err = 0;
 
-    if (!has_ram(mr) || (unsigned int)client >= GM_DIRTY_NUM)
+    if (!can_log(mr) || (unsigned int)client >= GM_DIRTY_NUM)
         return -EINVAL;
     gm_transaction_begin(mr->sys);
     if (log)
@@ -92,9 +94,9 @@ int gm_region_set_log(gm_region *mr, enum gm_dirty_client client, bool log)
 static bool page_span(const gm_region *mr, gm_addr addr, uint64_t size, uint64_t *first,
                       uint64_t *last)
 {
-    if (!size || addr >= mr->ram_len)
+    if (!size || addr >= mr->log_len)
         return false;
-    size = GM_MIN(size, mr->ram_len - addr);
+    size = GM_MIN(size, mr->log_len - addr);
     *first = addr / GM_DIRTY_PAGE_SIZE;
     *last = (addr + size - 1) / GM_DIRTY_PAGE_SIZE;
     return true;
@@ -167,7 +169,7 @@ gm_dirty_snapshot *gm_region_snapshot_and_clear_dirty(gm_region *mr, gm_addr add
     gm_dirty_snapshot *snap;
     unsigned long *bits;
 
-    if ((unsigned int)client >= GM_DIRTY_NUM || !has_ram(mr) ||
+    if ((unsigned int)client >= GM_DIRTY_NUM || !can_log(mr) ||
         !page_span(mr, addr, size, &first, &last)) {
         errno = EINVAL;
         return NULL;

@@ -53,6 +53,7 @@ enum gm_region_kind {
     GM_KIND_IO,         /* ops; NULL ops = reservation */
     GM_KIND_ALIAS,
     GM_KIND_IOMMU,      /* translate callbacks; a leaf in flat views */
+    GM_KIND_MAPPED,     /* map-on-demand: map/unmap/copy callbacks */
 };
 
 typedef struct gm_iommu_state gm_iommu_state;
@@ -94,8 +95,10 @@ struct gm_region {
     gm_reentrancy_guard *guard;
     bool guard_disabled;
     gm_iommu_state *iommu;        /* GM_KIND_IOMMU only */
+    const gm_mod_ops *mod_ops;    /* GM_KIND_MAPPED only */
     uint8_t *ram;
     uint64_t ram_len;             /* bytes of host memory behind ram */
+    uint64_t log_len;             /* bytes covered by dirty bitmaps (0: cannot log) */
     enum gm_ram_backing backing;
     int fd;
     uint64_t fd_offset;
@@ -195,6 +198,8 @@ void gm_map_budget_return(gm_as *as, uint64_t len);
 
 TAILQ_HEAD(gm_as_list, gm_as);
 
+#define GM_MOD_BUCKETS 256u
+
 typedef struct gm_host_entry {
     uintptr_t start;
     uint64_t len;
@@ -231,6 +236,9 @@ struct gm_system {
 
     pthread_mutex_t bounce_lock;  /* bounces */
     struct gm_bounce *bounces;    /* every mapped bounce buffer */
+
+    pthread_mutex_t mod_lock;     /* mod_buckets */
+    struct gm_mod_record *mod_buckets[GM_MOD_BUCKETS]; /* live map-on-demand maps */
 
     pthread_mutex_t host_lock;    /* writers of hostmap */
     gm_hostmap *hostmap;          /* RCU-published */
@@ -301,6 +309,15 @@ uint64_t gm_iommu_step(gm_region *mr, gm_addr xlat, bool is_write, gm_attrs attr
                        gm_as **target_as, gm_addr *target_addr);
 /* Bytes a refused translation fails: to the end of its 4 KiB page. */
 uint64_t gm_iommu_fault_len(gm_addr xlat);
+
+/* ---- map-on-demand ---------------------------------------------------- */
+
+gm_result gm_mod_rw(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l, bool is_write,
+                    gm_attrs attrs);
+void *gm_mod_map(gm_region *mr, gm_addr xlat, uint64_t *plen, bool is_write, gm_attrs attrs);
+/* Unmap a gm_mod_map() mapping; false if @host is not one. */
+bool gm_mod_unmap(gm_system *sys, void *host, uint64_t len, bool is_write, uint64_t access_len);
+void gm_mod_release_all(gm_system *sys);
 
 /* ---- logging ---------------------------------------------------------- */
 

@@ -264,12 +264,13 @@ static unsigned int piece_size(const gm_region *mr, uint64_t len, gm_addr xlat)
     return pow2floor(GM_MIN(len, (uint64_t)max));
 }
 
-/* Regions with nothing to call: ROM writes, reservations, and an IOMMU
- * (whose accesses are translated before they get here). */
+/* Regions with nothing to call: ROM and writes through read-only views of
+ * RAM or map-on-demand memory, reservations, and IOMMUs (whose accesses are
+ * translated before they get here). */
 static bool region_refuses(const gm_region *mr)
 {
     return mr->kind == GM_KIND_RAM || mr->kind == GM_KIND_IOMMU ||
-           (mr->kind == GM_KIND_IO && !mr->ops);
+           mr->kind == GM_KIND_MAPPED || (mr->kind == GM_KIND_IO && !mr->ops);
 }
 
 static gm_result refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write)

@@ -20,6 +20,9 @@
  * budget it draws on (as->map_lock protects budget and map clients). Map
  * clients are called after the locks are dropped.
  *
+ * A map-on-demand region returns its provider's mapping (mapped.c keeps the
+ * record unmap needs).
+ *
  * Through an IOMMU the mapping covers at most one IOMMU page and is not
  * revoked by invalidations (see iommu.h).
  */
@@ -150,6 +153,12 @@ static void *map_rcu(gm_as *as, gm_addr addr, uint64_t *plen, bool is_write, gm_
     }
     if (fr->mr->kind == GM_KIND_IOMMU)
         return map_iommu(fr, addr, plen, is_write, attrs, depth);
+    if (fr->mr->kind == GM_KIND_MAPPED && !(is_write && fr->readonly)) {
+        gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+
+        *plen = GM_MIN(*plen, (uint64_t)(fr->start + fr->size - addr));
+        return gm_mod_map(fr->mr, xlat, plen, is_write, attrs);
+    }
     if (gm_range_is_direct(fr, is_write))
         return map_direct(fv, fr, addr, plen, is_write);
     return map_bounce(as, fv, fr, addr, plen, is_write, attrs);
@@ -222,6 +231,8 @@ void gm_as_unmap(gm_as *as, void *buffer, uint64_t len, bool is_write, uint64_t 
         unmap_bounce(b, is_write, access_len);
         return;
     }
+    if (buffer && gm_mod_unmap(as->sys, buffer, len, is_write, access_len))
+        return;
     mr = buffer ? gm_region_from_host(as->sys, buffer, &off) : NULL;
     if (!mr) {
         gm_log(as->sys, GM_LOG_ERROR, "unmap of unknown pointer %p (len %" PRIu64 ")", buffer,

@@ -71,6 +71,7 @@ static gm_region *ram_finish(gm_region *mr)
 {
     int err;
 
+    mr->log_len = mr->ram_len;
     /* Under the writer lock, so a concurrent gm_system_log_global_start()
      * either sees this region in the host map or has already set the flag
      * that gm_dirty_adopt_global() reads. */

@@ -37,6 +37,7 @@ gm_system *gm_system_new(unsigned int flags)
     pthread_mutexattr_destroy(&attr);
     pthread_mutex_init(&sys->host_lock, NULL);
     pthread_mutex_init(&sys->bounce_lock, NULL);
+    pthread_mutex_init(&sys->mod_lock, NULL);
     TAILQ_INIT(&sys->address_spaces);
     gm_log_init(&sys->log);
     sys->big_endian = flags & GM_SYSTEM_BIG_ENDIAN;
@@ -51,12 +52,14 @@ void gm_system_free(gm_system *sys)
         return;
     while ((as = TAILQ_FIRST(&sys->address_spaces)) != NULL)
         gm_as_free(as);
+    gm_mod_release_all(sys);
     gm_system_drain_frees(sys);
     gm_hostmap_free(sys);
     gm_system_drain_frees(sys);
     gm_log_destroy(&sys->log);
     pthread_mutex_destroy(&sys->host_lock);
     pthread_mutex_destroy(&sys->bounce_lock);
+    pthread_mutex_destroy(&sys->mod_lock);
     pthread_mutex_destroy(&sys->lock);
     free(sys);
 }
