@@ -18,5 +18,6 @@
 #include <guestmem/mtree.h>
 #include <guestmem/iommu.h>
 #include <guestmem/mapped.h>
+#include <guestmem/mapcache.h>
 
 #endif

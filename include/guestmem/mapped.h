@@ -41,6 +41,8 @@ extern "C" {
  *         when @is_write. Same context as @map.
  * @copy: optional; copy @len bytes at @offset to or from @buf without a
  *        mapping (like a grant copy). Return GM_OK or GM_ACCESS_ERROR.
+ * @destroy: optional; called once when the region is freed (after every
+ *           mapping was unmapped), to release @opaque.
  */
 typedef struct gm_mod_ops {
     void *(*map)(void *opaque, gm_addr offset, uint64_t *len, bool is_write, gm_attrs attrs,
@@ -49,6 +51,7 @@ typedef struct gm_mod_ops {
                   uint64_t access_len);
     gm_result (*copy)(void *opaque, gm_addr offset, void *buf, uint64_t len, bool is_write,
                       gm_attrs attrs);
+    void (*destroy)(void *opaque);
 } gm_mod_ops;
 
 /** GM_MOD_MAX_LOG_SIZE - largest map-on-demand region that can log dirty pages. */

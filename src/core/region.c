@@ -321,6 +321,8 @@ void gm_region_free_rcu_(struct rcu_head *head)
     gm_system_update_locked(sys);
     gm_system_unlock(sys);
     gm_region_unref(mr->alias);
+    if (mr->kind == GM_KIND_MAPPED && mr->mod_ops->destroy)
+        mr->mod_ops->destroy(mr->opaque);
     if (mr->backing != GM_RAM_NONE)
         gm_hostmap_del(sys, mr);
     region_release_memory(mr);

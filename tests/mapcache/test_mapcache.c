@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mapping cache: hits and misses, the read-only/writable rule, batching,
+ * eviction under a budget, pinning, invalidation, deferred unmaps, and a
+ * concurrent run (readers, writers and invalidations) checked for data.
+ *
+ * The provider maps real pages of a memfd with mmap, so mappings behave like
+ * grant mappings: distinct host addresses, read-only where asked, and a
+ * mapping that is unmapped really goes away (ASan/SEGV would catch a use).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <guestmem/guestmem.h>
+
+#include "check.h"
+
+#define PAGE 4096u
+#define PAGES 64u
+#define BASE 0x40000000ull
+
+typedef struct memfd_provider {
+    int fd;
+    int refuse_page;              /* -1: none */
+    int live;                     /* atomic: pages mapped */
+    int map_calls;
+} memfd_provider;
+
+static void *fd_map(void *opaque, uint64_t first, unsigned int npages, bool writable)
+{
+    memfd_provider *p = opaque;
+    void *host;
+
+    __atomic_add_fetch(&p->map_calls, 1, __ATOMIC_RELAXED);
+    if (p->refuse_page >= 0 && (uint64_t)p->refuse_page >= first &&
+        (uint64_t)p->refuse_page < first + npages)
+        return NULL;
+    host = mmap(NULL, (size_t)npages * PAGE, PROT_READ | (writable ? PROT_WRITE : 0),
+                MAP_SHARED, p->fd, (off_t)(first * PAGE));
+    if (host == MAP_FAILED)
+        return NULL;
+    __atomic_add_fetch(&p->live, (int)npages, __ATOMIC_RELAXED);
+    return host;
+}
+
+static void fd_unmap(void *opaque, void *host, uint64_t first, unsigned int npages)
+{
+    memfd_provider *p = opaque;
+
+    (void)first;
+    CHECK(munmap(host, (size_t)npages * PAGE) == 0, "munmap");
+    __atomic_sub_fetch(&p->live, (int)npages, __ATOMIC_RELAXED);
+}
+
+static const gm_mapcache_provider fd_provider = {
+    .map_pages = fd_map, .unmap_pages = fd_unmap, .page_shift = 12,
+};
+
+typedef struct fixture {
+    memfd_provider p;
+    gm_mapcache *mc;
+    gm_system *sys;
+    gm_region *root, *mr;
+    gm_as *as;
+} fixture;
+
+static void quiet(void *opaque, enum gm_log_level level, const char *msg)
+{
+    (void)opaque;
+    (void)level;
+    (void)msg;
+}
+
+static void fixture_init(fixture *fx, uint64_t budget, unsigned int batch, bool deferred)
+{
+    gm_mapcache_config cfg = { budget, batch, deferred };
+    uint8_t page[PAGE];
+
+    memset(fx, 0, sizeof(*fx));
+    fx->p.refuse_page = -1;
+    fx->p.fd = memfd_create("guest", 0);
+    CHECK(fx->p.fd >= 0 && ftruncate(fx->p.fd, PAGES * PAGE) == 0, "memfd");
+    for (unsigned int i = 0; i < PAGES; i++) {
+        memset(page, (int)i, PAGE);
+        CHECK(pwrite(fx->p.fd, page, PAGE, (off_t)i * PAGE) == PAGE, "fill");
+    }
+    fx->mc = gm_mapcache_new(&cfg);
+    fx->sys = gm_system_new(0);
+    gm_system_set_log(fx->sys, quiet, NULL, false);
+    fx->root = gm_region_new_container(fx->sys, "root", GM_SIZE_2_64);
+    fx->mr = gm_mapcache_region_new(fx->mc, fx->sys, "grants", PAGES * PAGE, &fd_provider,
+                                    &fx->p);
+    CHECK(fx->mr, "region");
+    CHECK(gm_region_add_subregion(fx->root, BASE, fx->mr) == 0, "map region");
+    fx->as = gm_as_new(fx->sys, fx->root, "dma");
+}
+
+static void fixture_fini(fixture *fx)
+{
+    gm_as_free(fx->as);
+    gm_region_unref(fx->mr);
+    gm_region_unref(fx->root);
+    gm_system_free(fx->sys);   /* frees the region: its binding drops entries */
+    gm_mapcache_free(fx->mc);
+    CHECK(fx->p.live == 0, "every page unmapped, %d live", fx->p.live);
+    close(fx->p.fd);
+}
+
+static gm_mapcache_stats stats(fixture *fx)
+{
+    gm_mapcache_stats st;
+
+    gm_mapcache_get_stats(fx->mc, &st);
+    return st;
+}
+
+static uint8_t read_byte(fixture *fx, uint64_t off)
+{
+    uint8_t b = 0xee;
+
+    CHECK(gm_as_ld8(fx->as, BASE + off, GM_ATTRS_UNSPECIFIED, &b) == GM_OK, "ld8 at %lx",
+          (unsigned long)off);
+    return b;
+}
+
+static void test_hits_and_access_kinds(void)
+{
+    fixture fx;
+
+    fixture_init(&fx, 0, 1, false);
+    CHECK(read_byte(&fx, 3 * PAGE + 5) == 3, "page 3 data");
+    CHECK(read_byte(&fx, 3 * PAGE + 9) == 3, "again");
+    CHECK(stats(&fx).misses == 1 && stats(&fx).hits == 1, "1 miss then 1 hit");
+    CHECK(gm_as_st8(fx.as, BASE + 3 * PAGE, GM_ATTRS_UNSPECIFIED, 0xab) == GM_OK, "write");
+    CHECK(stats(&fx).maps == 2, "a read-only entry does not serve a write");
+    CHECK(read_byte(&fx, 3 * PAGE) == 0xab, "read sees the write");
+    CHECK(stats(&fx).maps == 2, "no new mapping for the read");
+    fixture_fini(&fx);
+}
+
+static void test_batching(void)
+{
+    fixture fx;
+
+    fixture_init(&fx, 0, 16, false);
+    for (unsigned int i = 16; i < 32; i++)
+        CHECK(read_byte(&fx, (uint64_t)i * PAGE) == i, "page %u", i);
+    CHECK(stats(&fx).maps == 1 && stats(&fx).hits == 15, "one batch for 16 pages");
+    fx.p.refuse_page = 40;
+    CHECK(read_byte(&fx, 33 * PAGE) == 33, "batch with a refused page falls back");
+    CHECK(stats(&fx).maps == 2 && stats(&fx).map_failures == 1, "single page mapped");
+    fixture_fini(&fx);
+}
+
+static void test_eviction_and_pinning(void)
+{
+    uint64_t len = PAGE;
+    uint8_t *pinned;
+    fixture fx;
+
+    fixture_init(&fx, 4 * PAGE, 1, false);
+    pinned = gm_as_map(fx.as, BASE, &len, false, GM_ATTRS_UNSPECIFIED);
+    CHECK(pinned && len == PAGE, "map page 0");
+    for (unsigned int i = 1; i < 20; i++)
+        CHECK(read_byte(&fx, (uint64_t)i * PAGE) == i, "page %u", i);
+    CHECK(stats(&fx).bytes_mapped <= 4 * PAGE, "within budget: %lu",
+          (unsigned long)stats(&fx).bytes_mapped);
+    CHECK(stats(&fx).evictions >= 15, "evicted");
+    CHECK(pinned[100] == 0, "pinned mapping still valid");
+    gm_as_unmap(fx.as, pinned, len, false, 0);
+    fixture_fini(&fx);
+}
+
+static void test_invalidation(void)
+{
+    uint64_t len = PAGE;
+    uint8_t *pinned;
+    fixture fx;
+
+    fixture_init(&fx, 0, 1, false);
+    CHECK(read_byte(&fx, 7 * PAGE) == 7, "cache page 7");
+    pinned = gm_as_map(fx.as, BASE + 8 * PAGE, &len, false, GM_ATTRS_UNSPECIFIED);
+    CHECK(pinned, "pin page 8");
+    CHECK(gm_mapcache_invalidate(fx.mc, fx.mr, 7 * PAGE, 2 * PAGE) == 2, "two entries");
+    CHECK(fx.p.live == 1, "unpinned one unmapped at once, pinned one kept");
+    CHECK(pinned[0] == 8, "pinned mapping still usable");
+    gm_as_unmap(fx.as, pinned, len, false, 0);
+    CHECK(fx.p.live == 0, "pinned one unmapped on release");
+    fx.p.refuse_page = 7;
+    CHECK(gm_as_ld8(fx.as, BASE + 7 * PAGE, GM_ATTRS_UNSPECIFIED, pinned = &(uint8_t){ 1 }) ==
+              GM_ACCESS_ERROR, "revoked page refused after invalidation");
+    CHECK(gm_mapcache_invalidate(fx.mc, fx.root, 0, PAGE) == -EINVAL, "foreign region");
+    fixture_fini(&fx);
+}
+
+static void test_deferred_unmap(void)
+{
+    fixture fx;
+
+    fixture_init(&fx, 2 * PAGE, 1, true);
+    for (unsigned int i = 0; i < 12; i++)
+        read_byte(&fx, (uint64_t)i * PAGE);
+    CHECK(stats(&fx).evictions == 10 && stats(&fx).unmaps == 0, "10 evictions queued");
+    for (unsigned int i = 12; i < 20; i++)
+        read_byte(&fx, (uint64_t)i * PAGE);
+    CHECK(stats(&fx).unmaps == 16, "unmapped in a batch of 16, got %lu",
+          (unsigned long)stats(&fx).unmaps);
+    gm_mapcache_flush(fx.mc);
+    CHECK(fx.p.live == 0, "flush unmaps everything unpinned");
+    fixture_fini(&fx);
+}
+
+typedef struct worker {
+    fixture *fx;
+    unsigned int seed;
+    int errors;
+} worker;
+
+static void *reader(void *arg)
+{
+    worker *w = arg;
+
+    for (int i = 0; i < 20000; i++) {
+        unsigned int page = (w->seed = w->seed * 1103515245u + 12345u) >> 16 & (PAGES - 1);
+        uint8_t buf[64];
+
+        if (gm_as_read(w->fx->as, BASE + (uint64_t)page * PAGE + 64, GM_ATTRS_UNSPECIFIED, buf,
+                       sizeof(buf)) != GM_OK || buf[0] != page || buf[63] != page)
+            w->errors++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_readers_and_invalidations(void)
+{
+    worker w[2];
+    pthread_t t[2];
+    fixture fx;
+
+    fixture_init(&fx, 8 * PAGE, 4, true);
+    for (int i = 0; i < 2; i++) {
+        w[i] = (worker){ &fx, (unsigned int)i + 1, 0 };
+        pthread_create(&t[i], NULL, reader, &w[i]);
+    }
+    for (int i = 0; i < 2000; i++)
+        gm_mapcache_invalidate(fx.mc, fx.mr, (uint64_t)(i % PAGES) * PAGE, PAGE);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(w[i].errors == 0, "reader %d saw %d bad reads", i, w[i].errors);
+    }
+    fixture_fini(&fx);
+}
+
+int main(void)
+{
+    RUN(test_hits_and_access_kinds);
+    RUN(test_batching);
+    RUN(test_eviction_and_pinning);
+    RUN(test_invalidation);
+    RUN(test_deferred_unmap);
+    RUN(test_concurrent_readers_and_invalidations);
+    return 0;
+}
