@@ -78,7 +78,9 @@ GM_EXPORT void gm_system_free(gm_system *sys);
  *
  * Guest errors are rate-limited before they reach @fn (at most 10 per second
  * per system, with a count of those suppressed). @fn may be called from any
- * thread that accesses memory, never with a library lock held.
+ * thread that accesses memory, never with a lock of the access path held
+ * (it may be called with the recursive writer lock held by the calling
+ * thread); it must not wait for another thread that changes topology.
  */
 GM_EXPORT void gm_system_set_log(gm_system *sys, gm_log_fn fn, void *opaque, bool debug);
 

@@ -89,12 +89,28 @@ static bool budget_take_locked(gm_as *as, uint64_t len)
     return true;
 }
 
+/* Would the first device access of a bounce buffer be accepted? */
+static bool first_piece_ok(const gm_flat_range *fr, gm_addr addr, uint64_t l, bool is_write,
+                           gm_attrs attrs)
+{
+    gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
+    unsigned int piece = gm_region_piece_size(fr->mr, l, xlat);
+
+    return gm_region_piece_valid(fr->mr, xlat, piece, is_write, attrs);
+}
+
 static void *map_bounce(gm_as *as, gm_flatview *fv, const gm_flat_range *fr, gm_addr addr,
                         uint64_t *plen, bool is_write, gm_attrs attrs)
 {
     uint64_t l = GM_MIN(*plen, (uint64_t)(fr->start + fr->size - addr));
     gm_bounce *b;
 
+    if (!first_piece_ok(fr, addr, l, is_write, attrs)) {
+        gm_log_guest(as->sys, "map of 0x%" PRIx64 " refused by region '%s'", addr,
+                     fr->mr->name);
+        *plen = 0;
+        return NULL;
+    }
     pthread_mutex_lock(&as->map_lock);
     l = GM_MIN(l, as->bounce_budget - as->bounce_in_use);
     if (!l || !budget_take_locked(as, l)) {
@@ -308,6 +324,7 @@ uint64_t gm_as_bounce_in_use(gm_as *as)
 void gm_map_release_all(gm_as *as)
 {
     gm_system *sys = as->sys;
+    unsigned int leaked = 0;
 
     pthread_mutex_lock(&sys->bounce_lock);
     for (gm_bounce **pp = &sys->bounces; *pp;) {
@@ -318,11 +335,13 @@ void gm_map_release_all(gm_as *as)
             continue;
         }
         *pp = b->next;
-        gm_log(sys, GM_LOG_ERROR, "address space '%s' freed with a bounce buffer mapped",
-               as->name);
+        leaked++;
         free(b);
     }
     pthread_mutex_unlock(&sys->bounce_lock);
+    if (leaked)
+        gm_log(sys, GM_LOG_ERROR, "address space '%s' freed with %u bounce buffers mapped",
+               as->name, leaked);
     while (as->map_clients) {
         gm_map_client *c = as->map_clients;
 

@@ -187,13 +187,27 @@ static void commit_locked(gm_system *sys)
     gm_listeners_commit_locked(sys);
 }
 
+/* Listeners may change topology from their callbacks: those changes only
+ * set update_pending (the depth stays at 1 while committing) and are
+ * published by another round, bounded so a listener that always changes
+ * something cannot loop forever. */
+#define GM_MAX_COMMIT_ROUNDS 16
+
 void gm_transaction_commit(gm_system *sys)
 {
+    int rounds = 0;
+
     if (GM_NEVER(sys->transaction_depth <= 0)) {
         gm_log(sys, GM_LOG_ERROR, "gm_transaction_commit without begin");
         return;
     }
-    if (--sys->transaction_depth == 0 && sys->update_pending)
-        commit_locked(sys);
+    if (sys->transaction_depth == 1) {
+        while (sys->update_pending && rounds++ < GM_MAX_COMMIT_ROUNDS)
+            commit_locked(sys);
+        if (sys->update_pending)
+            gm_log(sys, GM_LOG_ERROR, "listeners kept changing topology; %d commits done",
+                   GM_MAX_COMMIT_ROUNDS);
+    }
+    sys->transaction_depth--;
     gm_system_unlock(sys);
 }
