@@ -8,7 +8,7 @@
 # Why each package is needed: docs/dependencies.md.
 set -euo pipefail
 
-base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev python3)
+base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev libxen-dev python3)
 corpus=()
 if [[ "${1:-}" == corpus ]]; then
     mapfile -t corpus < <(grep -v '^#' "$(dirname "$0")/corpus-packages.txt")

@@ -19,5 +19,6 @@
 #include <guestmem/iommu.h>
 #include <guestmem/mapped.h>
 #include <guestmem/mapcache.h>
+#include <guestmem/gnttab.h>
 
 #endif

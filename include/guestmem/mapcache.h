@@ -41,6 +41,7 @@ typedef struct gm_mapcache gm_mapcache;
  * @unmap_pages: unmap a range map_pages returned.
  * @copy: optional; as gm_mod_ops.copy (used for accesses instead of mapping
  *        when set and @prefer_copy is true).
+ * @destroy: optional; called with @opaque when the region is freed
  * @page_shift: log2 of the provider's page size (12 for 4 KiB)
  * @prefer_copy: use @copy for reads and writes, mappings only for map/caches
  */
@@ -49,6 +50,7 @@ typedef struct gm_mapcache_provider {
     void (*unmap_pages)(void *opaque, void *host, uint64_t first, unsigned int npages);
     gm_result (*copy)(void *opaque, gm_addr offset, void *buf, uint64_t len, bool is_write,
                       gm_attrs attrs);
+    void (*destroy)(void *opaque);
     unsigned int page_shift;
     bool prefer_copy;
 } gm_mapcache_provider;

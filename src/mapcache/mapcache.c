@@ -46,6 +46,7 @@ typedef struct mc_binding {
     gm_region *mr;                /* not referenced: the region owns us */
     uint64_t pages;               /* provider pages in the region */
     uint64_t generation;          /* bumped by every invalidation (mc->lock) */
+    uint64_t failed_batch;        /* atomic: 1 + first page of the last refused batch */
     struct mc_binding *next;
 } mc_binding;
 
@@ -319,8 +320,12 @@ static void *provider_map(mc_binding *b, uint64_t page, bool writable, uint64_t 
 
     *first = page & ~(batch - 1);
     *npages = (unsigned int)(batch < b->pages - *first ? batch : b->pages - *first);
-    if (*npages > 1)
+    /* Don't retry a batch that was just refused for each of its pages. */
+    if (*npages > 1 && __atomic_load_n(&b->failed_batch, __ATOMIC_RELAXED) != *first + 1) {
         host = provider_map_counted(b, *first, *npages, writable);
+        if (!host)
+            __atomic_store_n(&b->failed_batch, *first + 1, __ATOMIC_RELAXED);
+    }
     if (!host) {
         *first = page;
         *npages = 1;
@@ -369,19 +374,35 @@ static mc_entry *miss(gm_mapcache *mc, mc_binding *b, uint64_t page, bool writab
     return NULL;
 }
 
+static void unpin(gm_mapcache *mc, mc_entry *e);
+
+/* The entry keyed at @first, pinned, if it covers @page (a single-page
+ * fallback entry shares its key with the batch that failed). */
+static mc_entry *pin_covering(gm_mapcache *mc, mc_binding *b, uint64_t first, bool writable,
+                              uint64_t page)
+{
+    mc_entry *e = hash_pin(mc, b, first, writable);
+
+    if (e && page - e->first >= e->npages) {
+        unpin(mc, e);
+        e = NULL;
+    }
+    return e;
+}
+
 /* A pinned entry covering @page for @writable access, or NULL (refused). */
 static mc_entry *lookup(mc_binding *b, uint64_t page, bool writable)
 {
     gm_mapcache *mc = b->mc;
     uint64_t batch_first = page & ~((uint64_t)mc->cfg.batch_pages - 1);
-    mc_entry *e = hash_pin(mc, b, batch_first, writable);
+    mc_entry *e = pin_covering(mc, b, batch_first, writable, page);
 
     if (!e && batch_first != page)
-        e = hash_pin(mc, b, page, writable);
+        e = pin_covering(mc, b, page, writable, page);
     if (!e && !writable) {
-        e = hash_pin(mc, b, batch_first, true);
+        e = pin_covering(mc, b, batch_first, true, page);
         if (!e && batch_first != page)
-            e = hash_pin(mc, b, page, true);
+            e = pin_covering(mc, b, page, true, page);
     }
     if (e) {
         STAT_ADD(mc, hits, 1);
@@ -493,6 +514,7 @@ static unsigned int drop_range_locked(gm_mapcache *mc, mc_binding *b, uint64_t f
     unsigned int n = 0;
 
     __atomic_add_fetch(&b->generation, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&b->failed_batch, 0, __ATOMIC_RELAXED);
     for (e = TAILQ_FIRST(&mc->clock); e; e = next) {
         next = TAILQ_NEXT(e, clock);
         if (e->b != b || e->first > last || e->first + e->npages - 1 < first)
@@ -570,6 +592,8 @@ static void binding_destroy(void *opaque)
     }
     pthread_mutex_unlock(&mc->lock);
     unmap_list(mc, now);
+    if (b->p->destroy)
+        b->p->destroy(b->opaque);
     free(b);
 }
 
