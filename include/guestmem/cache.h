@@ -11,6 +11,10 @@
  * owner re-creates it when topology changes (e.g. from a listener's commit
  * hook, or when gm_system_generation() moved), exactly as virtio does in QEMU.
  *
+ * On anything but RAM, a read or write of 1, 2, 4 or 8 bytes (so every ld/st)
+ * is one device access validated as a whole, like gm_as_ld/st; other
+ * lengths are split like gm_as_rw().
+ *
  * Context: a cache is used by one thread at a time (the owner's); different
  * caches need no coordination.
  */

@@ -154,6 +154,14 @@ GM_EXPORT int gm_gnttab_emu_entry(gm_gnttab_emu *gt, gm_grant_ref ref, gm_grant_
 GM_EXPORT gm_grant_provider gm_gnttab_emu_provider(gm_gnttab_emu *gt);
 
 /**
+ * gm_gnttab_emu_provider_owning() - like gm_gnttab_emu_provider(), but the
+ * provider's close() frees @gt (for a table attached only to serve one region).
+ * @gt: the table
+ * Return: the provider.
+ */
+GM_EXPORT gm_grant_provider gm_gnttab_emu_provider_owning(gm_gnttab_emu *gt);
+
+/**
  * gm_gnttab_xen_open() - a provider on libxengnttab (real Xen).
  * @provider: filled in on success
  * Return: 0, -ENOTSUP when guestmem was built without libxengnttab, or the
@@ -166,7 +174,8 @@ GM_EXPORT int gm_gnttab_xen_open(gm_grant_provider *provider);
  * @mc: the mapping cache to use
  * @sys: the system
  * @name: region name
- * @provider: the provider (copied; must stay usable while the region lives)
+ * @provider: the provider (copied); the region owns it from now on and calls
+ *            its close() when the region is freed (also on failure here)
  * @domid: the granting domain
  * @nr_refs: references covered: the region is @nr_refs << 12 bytes
  *

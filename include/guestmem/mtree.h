@@ -23,7 +23,8 @@ extern "C" {
  * @out: where to print
  * @flags: GM_MTREE_FLAT, GM_MTREE_DISABLED
  *
- * Trees: address spaces sharing a root are printed together (in creation
+ * Trees: address spaces sharing a root are printed together (their
+ * "address-space:" lines sorted by name, as QEMU does; groups in creation
  * order), then every alias target under "memory-region:". Flat views:
  * address spaces sharing a flat view are printed in one "FlatView #N" block.
  * Return: 0, or -EIO if writing failed.

@@ -324,7 +324,8 @@ GM_EXPORT int gm_region_set_romd(gm_region *mr, bool romd);
 
 /**
  * gm_region_set_guard() - share a device's re-entrancy guard.
- * @mr: an I/O or ROM device region
+ * @mr: an I/O region (ROM devices, RAM devices and read-only regions are not
+ *      guarded, as in QEMU; setting a guard on them has no effect)
  * @guard: the device's guard (outlives the region), or NULL for none
  */
 GM_EXPORT void gm_region_set_guard(gm_region *mr, gm_reentrancy_guard *guard);

@@ -173,6 +173,11 @@ gm_result gm_as_fill(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t c, uint64_
         uint64_t l = GM_MIN(len, (uint64_t)sizeof(chunk));
 
         r |= gm_as_write(as, addr, attrs, chunk, l);
+        if ((gm_u128)addr + l >= GM_2_64 && len > l) {
+            /* The rest lies beyond 2^64: gm_as_write() would say so too. */
+            gm_log_guest(as->sys, "fill past 2^64 at 0x%" PRIx64, addr);
+            return r | GM_DECODE_ERROR;
+        }
         addr += l;
         len -= l;
     }

@@ -134,6 +134,19 @@ static bool cache_bounds_ok(const gm_cache *cache, gm_addr off, uint64_t len)
     return cache->section.mr && len <= cache->len && off <= cache->len - len;
 }
 
+/* A 1/2/4/8-byte access is one device access validated as a whole, like
+ * gm_as_ld/st; other lengths are split like gm_as_rw. */
+static gm_result cache_device_access(gm_cache *cache, gm_addr off, void *buf, uint64_t len,
+                                     bool is_write)
+{
+    gm_addr xlat = cache_xlat(cache, off);
+
+    if (len == 1 || len == 2 || len == 4 || len == 8)
+        return gm_region_access_piece(cache->section.mr, xlat, buf, (unsigned int)len, is_write,
+                                      GM_ATTRS_UNSPECIFIED);
+    return gm_region_access(cache->section.mr, xlat, buf, len, is_write, GM_ATTRS_UNSPECIFIED);
+}
+
 gm_result gm_cache_read_slow(gm_cache *cache, gm_addr off, void *buf, uint64_t len)
 {
     if (!cache_bounds_ok(cache, off, len)) {
@@ -147,8 +160,7 @@ gm_result gm_cache_read_slow(gm_cache *cache, gm_addr off, void *buf, uint64_t l
         memcpy(buf, cache->ptr + off, len);
         return GM_OK;
     }
-    return gm_region_access(cache->section.mr, cache_xlat(cache, off), buf, len, false,
-                            GM_ATTRS_UNSPECIFIED);
+    return cache_device_access(cache, off, buf, len, false);
 }
 
 gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf, uint64_t len)
@@ -165,8 +177,7 @@ gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf, uin
         return GM_OK;
     }
     /* Not directly writable: a ROM device's ops, or a refusal for ROM. */
-    return gm_region_access(cache->section.mr, cache_xlat(cache, off), (void *)buf, len, true,
-                            GM_ATTRS_UNSPECIFIED);
+    return cache_device_access(cache, off, (void *)buf, len, true);
 }
 
 void gm_cache_invalidate(gm_cache *cache, gm_addr off, uint64_t len)

@@ -50,6 +50,14 @@ typedef struct gm_map_client {
     void *opaque;
 } gm_map_client;
 
+/* Bytes from @addr to the end of @fr, capped at @len (ranges reach 2^64). */
+static uint64_t range_left(const gm_flat_range *fr, gm_addr addr, uint64_t len)
+{
+    gm_u128 left = fr->start + fr->size - addr;
+
+    return left < len ? (uint64_t)left : len;
+}
+
 /* Extend a direct mapping of @fr at @addr over contiguous following ranges. */
 static uint64_t direct_extent(const gm_flatview *fv, const gm_flat_range *fr, gm_addr addr,
                               uint64_t len, bool is_write)
@@ -102,7 +110,7 @@ static bool first_piece_ok(const gm_flat_range *fr, gm_addr addr, uint64_t l, bo
 static void *map_bounce(gm_as *as, gm_flatview *fv, const gm_flat_range *fr, gm_addr addr,
                         uint64_t *plen, bool is_write, gm_attrs attrs)
 {
-    uint64_t l = GM_MIN(*plen, (uint64_t)(fr->start + fr->size - addr));
+    uint64_t l = range_left(fr, addr, *plen);
     gm_bounce *b;
 
     if (!first_piece_ok(fr, addr, l, is_write, attrs)) {
@@ -172,7 +180,7 @@ static void *map_rcu(gm_as *as, gm_addr addr, uint64_t *plen, bool is_write, gm_
     if (fr->mr->kind == GM_KIND_MAPPED && !(is_write && fr->readonly)) {
         gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
 
-        *plen = GM_MIN(*plen, (uint64_t)(fr->start + fr->size - addr));
+        *plen = range_left(fr, addr, *plen);
         return gm_mod_map(fr->mr, xlat, plen, is_write, attrs);
     }
     if (gm_range_is_direct(fr, is_write))

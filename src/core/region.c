@@ -316,9 +316,10 @@ void gm_region_free_rcu_(struct rcu_head *head)
     gm_region *mr = caa_container_of(head, gm_region, rcu);
     gm_system *sys = mr->sys;
 
+    /* A region being freed is in no tree (its container would hold a
+     * reference), so detaching its children changes nothing visible. */
     gm_system_lock(sys);
     detach_subregions_locked(mr);
-    gm_system_update_locked(sys);
     gm_system_unlock(sys);
     gm_region_unref(mr->alias);
     if (mr->kind == GM_KIND_MAPPED && mr->mod_ops->destroy)
