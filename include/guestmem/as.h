@@ -29,8 +29,11 @@ extern "C" {
  * @mr: the region that serves this range (a leaf: never a container or alias)
  * @offset_within_region: where the range starts inside @mr
  * @offset_within_address_space: where it starts in the address space
- * @size: length; GM_SIZE_2_64 means 2^64
- * @readonly: writes are refused (ROM, or seen through a read-only alias)
+ * @size: length; GM_SIZE_2_64 means 2^64 (a section of exactly 2^64 - 1
+ *        bytes cannot be told apart; only a whole-space region makes one)
+ * @readonly: seen through a read-only alias or container, or ROM: writes to
+ *            RAM, ROM and map-on-demand memory are refused (GM_DECODE_ERROR);
+ *            I/O, ROM-device and RAM-device regions still receive them, as in QEMU
  * @nonvolatile: non-volatile memory
  * @romd_mode: a ROM device in romd mode
  * @dirty_log_mask: bitmask of dirty clients logging this range (GM_DIRTY_*)

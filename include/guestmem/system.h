@@ -70,6 +70,18 @@ GM_EXPORT gm_system *gm_system_new(unsigned int flags);
 GM_EXPORT void gm_system_free(gm_system *sys);
 
 /**
+ * gm_system_drain() - wait until every deferred free has run.
+ * @sys: the system
+ *
+ * Regions, flat views and host maps are freed after an RCU grace period.
+ * After this returns, every region whose last reference was dropped before
+ * the call is gone: memory given to gm_region_new_ram_ptr() for such a
+ * region may be reused.
+ * Context: not from an RCU read-side critical section or any callback.
+ */
+GM_EXPORT void gm_system_drain(gm_system *sys);
+
+/**
  * gm_system_set_log() - route log lines to @fn instead of stderr.
  * @sys: the system
  * @fn: the sink, or NULL for the default (stderr)
@@ -83,6 +95,19 @@ GM_EXPORT void gm_system_free(gm_system *sys);
  * thread); it must not wait for another thread that changes topology.
  */
 GM_EXPORT void gm_system_set_log(gm_system *sys, gm_log_fn fn, void *opaque, bool debug);
+
+/**
+ * gm_log() - log one line through @sys's hook.
+ * @sys: the system
+ * @level: severity; GM_LOG_GUEST_ERROR lines are rate-limited
+ * @fmt: printf format (the line is cut at 511 bytes)
+ *
+ * For layers built on guestmem (virtqueues, vhost-user, devices) so that a
+ * guest or peer cannot flood the log through them either.
+ * Context: any thread; takes only the log's own mutex.
+ */
+GM_EXPORT void gm_log(gm_system *sys, enum gm_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /**
  * gm_transaction_begin() - start batching topology changes.

@@ -8,8 +8,9 @@
  * run of ranges [first, first + count) that intersect the slot. The trie
  * subdivides only while a slot meets more than DISPATCH_LEAF_MAX ranges and
  * is wider than 2^DISPATCH_MIN_SHIFT bytes, so a lookup is at most six node
- * loads (shifts 55, 46, 37, 28, 19, 10) plus a search in a short run; a
- * layout with big regions resolves in the first levels. Below 4 KiB the run
+ * loads (shifts 55, 46, 37, 28, 19, 10) plus a search in a short run; chains
+ * of nodes with a single non-empty slot are skipped (path compression), so
+ * a compact layout resolves in one or two loads. Below 4 KiB the run
  * may be long (many tiny ranges in one page) and is binary searched.
  *
  * Limits: memory is one 4 KiB node per subdivided slot: at most about
@@ -35,7 +36,13 @@
 /* A slot: a node pointer (bit 0 clear) or a leaf: first << 32 | count << 1 | 1. */
 typedef uint64_t dispatch_entry;
 
+/* A node covers [prefix, prefix + 2^(shift + 9)); slot i covers 2^shift
+ * bytes from prefix + i * 2^shift. Addresses outside the node (possible
+ * only below a compressed chain) have no range. */
 typedef struct dispatch_node {
+    gm_addr prefix;
+    gm_addr prefix_mask;
+    unsigned int shift;
     dispatch_entry slot[DISPATCH_SLOTS];
 } dispatch_node;
 
@@ -125,19 +132,47 @@ static dispatch_entry build_slot(gm_dispatch *d, gm_addr slot_lo, unsigned int s
     return child ? (dispatch_entry)(uintptr_t)child : 0;
 }
 
+static bool is_empty_leaf(dispatch_entry e)
+{
+    return (e & 1) && !((e >> 1) & DISPATCH_MAX_RANGES);
+}
+
+/* Path compression (QEMU's phys_page_compact does the like): a node whose
+ * only non-empty slot is a child node is replaced by that child, whose
+ * prefix check then rejects the addresses the skipped node had no range
+ * for. Returns the child to use instead, or NULL to keep @n. */
+static dispatch_node *sole_child(const dispatch_node *n)
+{
+    dispatch_node *child = NULL;
+
+    for (unsigned int i = 0; i < DISPATCH_SLOTS; i++) {
+        if (is_empty_leaf(n->slot[i]))
+            continue;
+        if ((n->slot[i] & 1) || child)
+            return NULL;
+        child = (dispatch_node *)(uintptr_t)n->slot[i];
+    }
+    return child;
+}
+
 /* A node whose slot i covers [lo + i * 2^shift, lo + (i + 1) * 2^shift). */
 static dispatch_node *build_node(gm_dispatch *d, gm_addr lo, unsigned int shift)
 {
-    dispatch_node *n = node_alloc(d);
+    dispatch_node *n = node_alloc(d), *child;
+    unsigned int span = shift + DISPATCH_BITS;
 
     if (!n)
         return NULL;
+    n->shift = shift;
+    n->prefix = lo;
+    n->prefix_mask = span >= 64 ? 0 : ~((1ull << span) - 1);
     for (unsigned int i = 0; i < DISPATCH_SLOTS; i++) {
         n->slot[i] = build_slot(d, lo + ((gm_addr)i << shift), shift);
         if (!n->slot[i])
             return NULL;
     }
-    return n;
+    child = sole_child(n);
+    return child ? child : n;
 }
 
 gm_dispatch *gm_dispatch_build(const gm_flat_range *ranges, unsigned int nr)
@@ -198,13 +233,17 @@ static unsigned int search_run(const dispatch_key *keys, unsigned int first, uns
 const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr)
 {
     const gm_dispatch *d = fv->dispatch;
-    unsigned int shift = DISPATCH_ROOT_SHIFT;
-    dispatch_entry e = d->root->slot[addr >> DISPATCH_ROOT_SHIFT];
+    const dispatch_node *n = d->root;
     unsigned int first, count, i;
+    dispatch_entry e;
 
-    while (!(e & 1)) {
-        shift -= DISPATCH_BITS;
-        e = ((const dispatch_node *)(uintptr_t)e)->slot[(addr >> shift) & (DISPATCH_SLOTS - 1)];
+    for (;;) {
+        if ((addr & n->prefix_mask) != n->prefix)
+            return NULL;
+        e = n->slot[(addr >> n->shift) & (DISPATCH_SLOTS - 1)];
+        if (e & 1)
+            break;
+        n = (const dispatch_node *)(uintptr_t)e;
     }
     first = (unsigned int)(e >> 32);
     count = (unsigned int)(e >> 1) & DISPATCH_MAX_RANGES;

@@ -86,7 +86,25 @@ static void flatview_insert(render_ctx *ctx, unsigned int pos, const gm_flat_ran
     fv->nr++;
 }
 
-/* Fill the parts of @clip not yet covered by the view with @fr's region. */
+/* First range that ends after @addr: ranges before it cannot overlap. */
+static unsigned int first_ending_after(const gm_flatview *fv, gm_u128 addr)
+{
+    unsigned int lo = 0, hi = fv->nr;
+
+    while (lo < hi) {
+        unsigned int mid = lo + (hi - lo) / 2;
+
+        if (fv->ranges[mid].start + fv->ranges[mid].size <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Fill the parts of @clip not yet covered by the view with @fr's region.
+ * The view is sorted and disjoint, so the walk starts at the first range
+ * that can overlap (QEMU scans from 0; the result is the same). */
 static void render_fill_gaps(render_ctx *ctx, gm_flat_range fr, gm_i128 base, render_range clip)
 {
     gm_flatview *fv = ctx->fv;
@@ -95,7 +113,7 @@ static void render_fill_gaps(render_ctx *ctx, gm_flat_range fr, gm_i128 base, re
     gm_u128 cur = (gm_u128)clip.start, remain = (gm_u128)clip.size;
     unsigned int i;
 
-    for (i = 0; i < fv->nr && remain && !ctx->failed; ++i) {
+    for (i = first_ending_after(fv, cur); i < fv->nr && remain && !ctx->failed; ++i) {
         gm_u128 rstart = fv->ranges[i].start, rend = rstart + fv->ranges[i].size;
         gm_u128 now;
 
@@ -186,6 +204,9 @@ static void flatview_simplify(gm_flatview *fv)
 gm_region *gm_flatview_root_of_locked(gm_region *mr)
 {
     while (mr && mr->enabled) {
+        /* Unlike QEMU, never skip a region whose flags the view inherits. */
+        if (mr->readonly || mr->nonvolatile)
+            return mr;
         if (mr->alias) {
             if (!mr->alias_offset && mr->size >= mr->alias->size) {
                 mr = mr->alias;
@@ -236,8 +257,12 @@ gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root)
         return NULL;
     fv->sys = sys;
     fv->refcount = 1;
+    /* The root renders at address 0 even when the flat-view root shortcut
+     * picked a region that has an address in some other container (QEMU
+     * would add that address: see docs/memory-model.md, differences). */
     if (root)
-        render_region(&ctx, root, 0, (render_range){ 0, (gm_i128)GM_2_64 }, false, false, 0);
+        render_region(&ctx, root, -(gm_i128)root->addr, (render_range){ 0, (gm_i128)GM_2_64 },
+                      false, false, 0);
     flatview_simplify(fv);
     for (unsigned int i = 0; i < fv->nr; i++)
         gm_region_ref(fv->ranges[i].mr);

@@ -323,8 +323,6 @@ void gm_mod_release_all(gm_system *sys);
 
 void gm_log_init(gm_log_state *st);
 void gm_log_destroy(gm_log_state *st);
-void gm_log(gm_system *sys, enum gm_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 #define gm_log_guest(sys, ...) gm_log((sys), GM_LOG_GUEST_ERROR, __VA_ARGS__)
 
 #endif

@@ -139,14 +139,15 @@ static gm_result piece_with_impl(gm_region *mr, gm_addr xlat, uint8_t *bytes, un
         gm_u128 hi = GM_MIN((gm_u128)c + a, end);
         uint64_t v = 0;
 
+        /* x is 128-bit: a chunk may end exactly at 2^64. */
         if (is_write) {
-            for (gm_addr x = lo; x < hi; x++)
-                v |= (uint64_t)bytes[x - xlat] << lane_shift(x, c, a, big);
+            for (gm_u128 x = lo; x < hi; x++)
+                v |= (uint64_t)bytes[(gm_addr)x - xlat] << lane_shift((gm_addr)x, c, a, big);
             r |= call_write(mr, c, v, a, attrs);
         } else {
             r |= call_read(mr, c, &v, a, attrs);
-            for (gm_addr x = lo; x < hi; x++)
-                bytes[x - xlat] = (uint8_t)(v >> lane_shift(x, c, a, big));
+            for (gm_u128 x = lo; x < hi; x++)
+                bytes[(gm_addr)x - xlat] = (uint8_t)(v >> lane_shift((gm_addr)x, c, a, big));
         }
         if ((gm_u128)c + a >= GM_2_64)
             break;

@@ -338,8 +338,10 @@ static bool reaches_depth_locked(const gm_region *mr, const gm_region *needle, i
 
     if (mr == needle || depth > GM_MAX_NESTING)
         return true;
-    if (mr->alias)
-        return reaches_depth_locked(mr->alias, needle, depth + 1);
+    /* An alias may have subregions of its own (never rendered, but part
+     * of the tree): follow both. */
+    if (mr->alias && reaches_depth_locked(mr->alias, needle, depth + 1))
+        return true;
     TAILQ_FOREACH(sub, &mr->subregions, subregions_link) {
         if (reaches_depth_locked(sub, needle, depth + 1))
             return true;

@@ -64,6 +64,11 @@ void gm_system_free(gm_system *sys)
     free(sys);
 }
 
+void gm_system_drain(gm_system *sys)
+{
+    gm_system_drain_frees(sys);
+}
+
 void gm_system_drain_frees(gm_system *sys)
 {
     while (__atomic_load_n(&sys->pending_frees, __ATOMIC_ACQUIRE) != 0)

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: vhost-user back-ends on guestmem
+ *
+ * gm_vhost_dev implements the back-end side of the vhost-user protocol
+ * (QEMU docs/interop/vhost-user.rst) for one virtio device: feature and
+ * protocol negotiation, the memory table (SET_MEM_TABLE or ADD/REM_MEM_REG,
+ * including XEN_MMAP foreign and grant regions), vrings with one thread per
+ * queue, the device IOTLB for VIRTIO_F_IOMMU_PLATFORM (misses sent on the
+ * back-end channel), the dirty log (SET_LOG_BASE), in-flight tracking
+ * (GET/SET_INFLIGHT_FD) for reconnection, config space and REPLY_ACK.
+ *
+ * Guest memory is a guestmem address space: buffers are reached with
+ * gm_as_map/unmap (zero copy) or gm_as_read/write, whatever the memory is —
+ * plain shared memory, IOVAs behind the IOTLB, or Xen grants.
+ *
+ * Everything the front-end sends is validated; a malformed message closes
+ * the connection (gm_vhost_dev_run() returns), never the process.
+ */
+#ifndef GUESTMEM_VHOST_H
+#define GUESTMEM_VHOST_H
+
+#include <guestmem/virtq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gm_vhost_dev gm_vhost_dev;
+typedef struct gm_vhost_queue gm_vhost_queue;
+
+/**
+ * enum gm_vhost_grants - how XEN_MMAP grant regions are served.
+ * @GM_VHOST_GRANTS_NONE: refuse them
+ * @GM_VHOST_GRANTS_EMULATED: the region's fd is an emulated grant table
+ *      (gnttab.h); the guest RAM is the last foreign-mapping region
+ * @GM_VHOST_GRANTS_XEN: libxengnttab
+ */
+enum gm_vhost_grants {
+    GM_VHOST_GRANTS_NONE,
+    GM_VHOST_GRANTS_EMULATED,
+    GM_VHOST_GRANTS_XEN,
+};
+
+/**
+ * struct gm_vhost_device_ops - the virtio device behind the protocol.
+ * @features: device feature bits offered (device-specific bits and
+ *            ring features such as event index); the transport adds
+ *            VERSION_1, PROTOCOL_FEATURES and, if configured, IOMMU_PLATFORM
+ * @get_config: fill @len bytes of config space from @offset; return 0 or -errno
+ * @handle: called on the queue's own thread when the queue was kicked (or
+ *          has in-flight requests to resubmit); pop, process, push
+ * @reset: optional; the device was reset (connection closed or RESET_DEVICE)
+ */
+typedef struct gm_vhost_device_ops {
+    uint64_t features;
+    int (*get_config)(void *opaque, uint8_t *config, uint32_t offset, uint32_t len);
+    void (*handle)(void *opaque, gm_vhost_queue *q);
+    void (*reset)(void *opaque);
+} gm_vhost_device_ops;
+
+/**
+ * struct gm_vhost_config - transport parameters.
+ * @num_queues: queues offered (1 .. 64)
+ * @config_size: bytes of device config space (<= 256)
+ * @offer_iommu: offer VIRTIO_F_IOMMU_PLATFORM (needs the back-end channel)
+ * @grants: XEN_MMAP grant regions
+ * @iotlb_miss_timeout_ms: how long a queue waits for an IOTLB update (0: 2000)
+ */
+typedef struct gm_vhost_config {
+    unsigned int num_queues;
+    uint32_t config_size;
+    bool offer_iommu;
+    enum gm_vhost_grants grants;
+    unsigned int iotlb_miss_timeout_ms;
+} gm_vhost_config;
+
+/**
+ * struct gm_vhost_stats - counters since the device was created.
+ * @messages: front-end messages handled
+ * @requests: elements popped (including resubmitted ones)
+ * @resubmitted: in-flight elements resubmitted after a reconnect
+ * @iotlb_misses: IOTLB misses sent to the front-end
+ * @iotlb_updates: IOTLB updates received
+ * @iotlb_invalidations: IOTLB entries invalidated
+ * @iotlb_timeouts: misses that got no update in time
+ * @notifications: call eventfd signals sent
+ */
+typedef struct gm_vhost_stats {
+    uint64_t messages;
+    uint64_t requests;
+    uint64_t resubmitted;
+    uint64_t iotlb_misses;
+    uint64_t iotlb_updates;
+    uint64_t iotlb_invalidations;
+    uint64_t iotlb_timeouts;
+    uint64_t notifications;
+} gm_vhost_stats;
+
+/**
+ * gm_vhost_dev_new() - create a device.
+ * @cfg: transport parameters (copied)
+ * @ops: the device (must outlive it)
+ * @opaque: passed to @ops
+ * Return: the device, or NULL with errno EINVAL or ENOMEM.
+ */
+GM_EXPORT gm_vhost_dev *gm_vhost_dev_new(const gm_vhost_config *cfg,
+                                         const gm_vhost_device_ops *ops, void *opaque);
+
+/**
+ * gm_vhost_dev_free() - free a device that is not running.
+ * @dev: the device, or NULL
+ */
+GM_EXPORT void gm_vhost_dev_free(gm_vhost_dev *dev);
+
+/**
+ * gm_vhost_dev_run() - serve one front-end connection until it ends.
+ * @dev: the device
+ * @conn: a connected socket (owned by the call; closed on return)
+ *
+ * Runs the message loop on the calling thread; queue threads are started
+ * and stopped as the front-end asks. On return every queue is stopped and
+ * the memory table dropped; in-flight state survives in the shared inflight
+ * memory for the next connection.
+ * Return: 0 when the front-end closed the connection, or the negative errno
+ * of the protocol error that made the device close it.
+ */
+GM_EXPORT int gm_vhost_dev_run(gm_vhost_dev *dev, int conn);
+
+/**
+ * gm_vhost_listen() - create a listening Unix socket.
+ * @path: socket path (an existing socket file there is replaced)
+ * Return: the listening fd, or a negative errno.
+ */
+GM_EXPORT int gm_vhost_listen(const char *path);
+
+/** gm_vhost_dev_get_stats() - read the counters. */
+GM_EXPORT void gm_vhost_dev_get_stats(gm_vhost_dev *dev, gm_vhost_stats *stats);
+
+/** gm_vhost_dev_system() - the guestmem system holding the guest memory. */
+GM_EXPORT gm_system *gm_vhost_dev_system(gm_vhost_dev *dev);
+
+/**
+ * gm_vhost_queue_pop() - next request: a resubmitted in-flight one first,
+ * then the available ring.
+ * @q: the queue (queue thread only)
+ * @elem: filled in
+ * Return: 1 with an element, 0 when empty, or a negative errno when the
+ * queue is broken (it then stays stopped until the front-end restarts it).
+ */
+GM_EXPORT int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem);
+
+/**
+ * gm_vhost_queue_push() - complete a request and record it done in-flight-wise.
+ * @q: the queue
+ * @elem: the popped element
+ * @written: bytes written into its device-writable buffers
+ * Return: 0 or a negative errno.
+ */
+GM_EXPORT int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem,
+                                  uint32_t written);
+
+/**
+ * gm_vhost_queue_notify() - signal the guest if the ring asks for it.
+ * @q: the queue
+ */
+GM_EXPORT void gm_vhost_queue_notify(gm_vhost_queue *q);
+
+/** gm_vhost_queue_as() - the address space the queue's buffers live in. */
+GM_EXPORT gm_as *gm_vhost_queue_as(gm_vhost_queue *q);
+
+/** gm_vhost_queue_index() - the queue's index. */
+GM_EXPORT unsigned int gm_vhost_queue_index(const gm_vhost_queue *q);
+
+/** gm_vhost_queue_virtq() - the ring itself. */
+GM_EXPORT gm_virtq *gm_vhost_queue_virtq(gm_vhost_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reference model for test_model.c: see refmodel.h for the rules it encodes.
+ *
+ * Nothing here is clever on purpose. Visibility is evaluated one byte at a
+ * time by walking the tree; the only derived data is the sorted subregion
+ * list of each region, rebuilt from (priority, insertion time) at every
+ * commit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <guestmem/types.h>
+
+#include "refmodel.h"
+
+/* Visits allowed in one boundary walk before rm_boundaries() gives up. */
+#define RM_WALK_BUDGET 200000
+
+uint8_t rm_pattern(uint32_t id, uint64_t off)
+{
+    uint64_t x = off * 0x9e3779b97f4a7c15ull ^ ((uint64_t)id << 32 | id);
+
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    return (uint8_t)x;
+}
+
+bool rm_err_off(uint32_t id, uint64_t off)
+{
+    return ((off >> 4) + id) % 7 == 3;
+}
+
+bool rm_terminates(enum rm_kind kind)
+{
+    return kind != RM_CONTAINER && kind != RM_ALIAS;
+}
+
+void rm_init(struct rm_model *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (int i = 0; i < RM_MAX_REGIONS; i++) {
+        m->cur[i].parent = RM_NONE;
+        m->r[i].target = RM_NONE;
+    }
+    rm_commit(m);
+}
+
+void rm_free(struct rm_model *m)
+{
+    for (int i = 0; i < RM_MAX_REGIONS; i++)
+        free(m->r[i].bytes);
+    memset(m, 0, sizeof(*m));
+}
+
+void rm_new_region(struct rm_model *m, int slot, enum rm_kind kind, rm_u128 size,
+                   uint64_t alloc, uint32_t id)
+{
+    struct rm_region *r = &m->r[slot];
+    struct rm_topo *t = &m->cur[slot];
+
+    free(r->bytes);
+    memset(r, 0, sizeof(*r));
+    r->kind = kind;
+    r->id = id;
+    r->target = RM_NONE;
+    r->alloc = alloc;
+    if (alloc) {
+        r->bytes = calloc(1, alloc);
+        if (!r->bytes)
+            abort();
+    }
+    memset(t, 0, sizeof(*t));
+    t->exists = true;
+    t->enabled = true;
+    t->parent = RM_NONE;
+    t->size = size;
+    t->readonly = kind == RM_ROM;
+    t->romd = true;
+}
+
+void rm_drop_region(struct rm_model *m, int slot)
+{
+    free(m->r[slot].bytes);
+    memset(&m->r[slot], 0, sizeof(m->r[slot]));
+    m->r[slot].target = RM_NONE;
+    memset(&m->cur[slot], 0, sizeof(m->cur[slot]));
+    m->cur[slot].parent = RM_NONE;
+}
+
+void rm_add_sub(struct rm_model *m, int container, int sub, uint64_t addr, int prio)
+{
+    struct rm_topo *t = &m->cur[sub];
+
+    t->parent = container;
+    t->addr = addr;
+    t->prio = prio;
+    t->seq = ++m->seq;
+}
+
+void rm_del_sub(struct rm_model *m, int sub)
+{
+    m->cur[sub].parent = RM_NONE;
+}
+
+void rm_set_enabled(struct rm_model *m, int slot, bool enabled)
+{
+    m->cur[slot].enabled = enabled;
+}
+
+/* QEMU re-adds a moved region (memory_region_readd_subregion): it becomes
+ * the newest among its equal-priority siblings. Only when the address changes. */
+void rm_set_address(struct rm_model *m, int slot, uint64_t addr)
+{
+    struct rm_topo *t = &m->cur[slot];
+
+    if (t->addr == addr)
+        return;
+    t->addr = addr;
+    if (t->parent != RM_NONE)
+        t->seq = ++m->seq;
+}
+
+void rm_set_size(struct rm_model *m, int slot, rm_u128 size)
+{
+    m->cur[slot].size = size;
+}
+
+void rm_set_alias_offset(struct rm_model *m, int slot, uint64_t off)
+{
+    m->cur[slot].alias_offset = off;
+}
+
+void rm_set_readonly(struct rm_model *m, int slot, bool ro)
+{
+    m->cur[slot].readonly = ro;
+}
+
+void rm_set_romd(struct rm_model *m, int slot, bool romd)
+{
+    m->cur[slot].romd = romd;
+}
+
+/* List order: descending priority, then the later insertion first. */
+static bool rm_before(const struct rm_topo *a, const struct rm_topo *b)
+{
+    if (a->prio != b->prio)
+        return a->prio > b->prio;
+    return a->seq > b->seq;
+}
+
+void rm_commit(struct rm_model *m)
+{
+    struct rm_snap *s = &m->snap;
+
+    memcpy(s->t, m->cur, sizeof(s->t));
+    memset(s->nchild, 0, sizeof(s->nchild));
+    for (int i = 0; i < RM_MAX_REGIONS; i++) {
+        int p = s->t[i].parent;
+        int n;
+
+        if (!s->t[i].exists || p == RM_NONE)
+            continue;
+        /* insertion sort into the parent's list */
+        n = s->nchild[p]++;
+        while (n > 0 && rm_before(&s->t[i], &s->t[s->child[p][n - 1]])) {
+            s->child[p][n] = s->child[p][n - 1];
+            n--;
+        }
+        s->child[p][n] = i;
+    }
+    m->generation++;
+}
+
+bool rm_is_ancestor(const struct rm_model *m, int anc, int slot)
+{
+    for (int p = m->cur[slot].parent; p != RM_NONE; p = m->cur[p].parent)
+        if (p == anc)
+            return true;
+    return false;
+}
+
+/* Is @to reachable from @from along subregion and alias-target edges? */
+bool rm_reaches(const struct rm_model *m, int from, int to)
+{
+    int stack[RM_MAX_REGIONS * 2];
+    bool seen[RM_MAX_REGIONS] = { false };
+    int sp = 0;
+
+    stack[sp++] = from;
+    while (sp) {
+        int x = stack[--sp];
+
+        if (x == to)
+            return true;
+        if (seen[x])
+            continue;
+        seen[x] = true;
+        if (m->r[x].target != RM_NONE && !seen[m->r[x].target])
+            stack[sp++] = m->r[x].target;
+        for (int i = 0; i < RM_MAX_REGIONS; i++)
+            if (m->cur[i].exists && m->cur[i].parent == x && !seen[i])
+                stack[sp++] = i;
+    }
+    return false;
+}
+
+bool rm_has_children(const struct rm_model *m, int slot)
+{
+    for (int i = 0; i < RM_MAX_REGIONS; i++)
+        if (m->cur[i].exists && m->cur[i].parent == slot)
+            return true;
+    return false;
+}
+
+bool rm_is_alias_target(const struct rm_model *m, int slot)
+{
+    for (int i = 0; i < RM_MAX_REGIONS; i++)
+        if (m->cur[i].exists && m->r[i].kind == RM_ALIAS && m->r[i].target == slot)
+            return true;
+    return false;
+}
+
+/* Byte at offset @off of region @r, seen through a path with readonly @ro. */
+static bool rm_resolve_in(const struct rm_model *m, int r, rm_u128 off, bool ro,
+                          struct rm_hit *hit)
+{
+    const struct rm_snap *s = &m->snap;
+    const struct rm_topo *t = &s->t[r];
+
+    if (!t->exists || !t->enabled || off >= t->size)
+        return false;
+    ro |= t->readonly;
+    if (m->r[r].kind == RM_ALIAS)
+        return rm_resolve_in(m, m->r[r].target, off + t->alias_offset, ro, hit);
+    for (int i = 0; i < s->nchild[r]; i++) {
+        const struct rm_topo *c = &s->t[s->child[r][i]];
+
+        if (!c->enabled || off < c->addr)
+            continue;
+        if (rm_resolve_in(m, s->child[r][i], off - c->addr, ro, hit))
+            return true;
+    }
+    if (!rm_terminates(m->r[r].kind))
+        return false;
+    hit->leaf = r;
+    hit->off = (uint64_t)off;
+    hit->readonly = ro;
+    return true;
+}
+
+void rm_resolve(const struct rm_model *m, int root, rm_u128 addr, struct rm_hit *hit)
+{
+    hit->leaf = RM_NONE;
+    hit->off = 0;
+    hit->readonly = false;
+    if (addr >= RM_2_64 || !rm_resolve_in(m, root, addr, false, hit))
+        hit->leaf = RM_NONE;
+}
+
+/*
+ * A read-only path refuses writes to RAM (and ROM) only. Writes to devices
+ * (I/O, ROM device, RAM device) still reach them, as in QEMU, where
+ * read-only only decides whether RAM may be written directly.
+ */
+static bool rm_ro_refuses(enum rm_kind kind)
+{
+    return kind == RM_RAM || kind == RM_ROM;
+}
+
+unsigned int rm_read_byte(const struct rm_model *m, const struct rm_hit *hit, uint8_t *val)
+{
+    const struct rm_region *r;
+
+    *val = 0;
+    if (hit->leaf == RM_NONE)
+        return GM_DECODE_ERROR;
+    r = &m->r[hit->leaf];
+    switch (r->kind) {
+    case RM_RAM:
+    case RM_ROM:
+    case RM_RAMD:
+        *val = r->bytes[hit->off];
+        return GM_OK;
+    case RM_ROMD:
+        /* I/O mode: the test's read callback returns the inverted byte */
+        *val = m->snap.t[hit->leaf].romd ? r->bytes[hit->off] : (uint8_t)~r->bytes[hit->off];
+        return GM_OK;
+    case RM_IO:
+        if (r->flavor == RM_IO_REG || hit->off >= r->alloc)
+            *val = rm_pattern(r->id, hit->off);
+        else
+            *val = r->bytes[hit->off];
+        if (r->flavor == RM_IO_ERR && rm_err_off(r->id, hit->off))
+            return GM_ERROR;
+        return GM_OK;
+    case RM_RESV:
+        return GM_DECODE_ERROR;
+    default:
+        abort();
+    }
+}
+
+unsigned int rm_write_byte(struct rm_model *m, const struct rm_hit *hit, uint8_t val)
+{
+    struct rm_region *r;
+
+    if (hit->leaf == RM_NONE)
+        return GM_DECODE_ERROR;
+    r = &m->r[hit->leaf];
+    if (hit->readonly && rm_ro_refuses(r->kind))
+        return GM_DECODE_ERROR;
+    switch (r->kind) {
+    case RM_RAM:
+    case RM_RAMD:
+        r->bytes[hit->off] = val;
+        return GM_OK;
+    case RM_ROM:
+    case RM_RESV:
+        return GM_DECODE_ERROR;
+    case RM_ROMD:
+        /* the test's write callback programs the inverted-ish byte */
+        r->bytes[hit->off] = val ^ 0x5a;
+        return GM_OK;
+    case RM_IO:
+        if (r->flavor == RM_IO_REG) {
+            r->reg_writes++;
+            return GM_OK;
+        }
+        if (r->flavor == RM_IO_ERR && rm_err_off(r->id, hit->off))
+            return GM_ERROR;
+        if (hit->off < r->alloc)
+            r->bytes[hit->off] = val;
+        return GM_OK;
+    default:
+        abort();
+    }
+}
+
+bool rm_byte_valid(const struct rm_model *m, const struct rm_hit *hit, bool is_write)
+{
+    enum rm_kind kind;
+
+    if (hit->leaf == RM_NONE)
+        return false;
+    kind = m->r[hit->leaf].kind;
+    if (kind == RM_RESV)
+        return false;
+    if (!is_write)
+        return true;
+    if (kind == RM_ROM)
+        return false;
+    return !hit->readonly || !rm_ro_refuses(kind);
+}
+
+unsigned int rm_access(struct rm_model *m, int root, uint64_t addr, uint8_t *buf,
+                       uint64_t len, bool is_write)
+{
+    unsigned int res = GM_OK;
+    struct rm_hit hit;
+
+    for (uint64_t i = 0; i < len; i++) {
+        rm_resolve(m, root, (rm_u128)addr + i, &hit);
+        if (is_write)
+            res |= rm_write_byte(m, &hit, buf[i]);
+        else
+            res |= rm_read_byte(m, &hit, &buf[i]);
+    }
+    return res;
+}
+
+/* ---- boundaries -------------------------------------------------------- */
+
+struct rm_walk {
+    const struct rm_model *m;
+    uint64_t *out;
+    int n;
+    int max;
+    long budget;
+    bool overflow;
+};
+
+static void rm_walk_add(struct rm_walk *w, rm_i128 x)
+{
+    if (x < 0 || x >= (rm_i128)RM_2_64)
+        return;
+    if (w->n >= w->max) {
+        w->overflow = true;
+        return;
+    }
+    w->out[w->n++] = (uint64_t)x;
+}
+
+/* Region @r whose offset 0 is at absolute address @start, clipped to [lo, hi). */
+static void rm_walk(struct rm_walk *w, int r, rm_i128 start, rm_i128 lo, rm_i128 hi)
+{
+    const struct rm_snap *s = &w->m->snap;
+    const struct rm_topo *t = &s->t[r];
+    rm_i128 a, b;
+
+    if (w->overflow || --w->budget < 0) {
+        w->overflow = true;
+        return;
+    }
+    if (!t->exists || !t->enabled)
+        return;
+    a = start > lo ? start : lo;
+    b = start + (rm_i128)t->size < hi ? start + (rm_i128)t->size : hi;
+    if (a >= b)
+        return;
+    rm_walk_add(w, a);
+    rm_walk_add(w, b);
+    if (w->m->r[r].kind == RM_ALIAS) {
+        rm_walk(w, w->m->r[r].target, start - (rm_i128)t->alias_offset, a, b);
+        return;
+    }
+    for (int i = 0; i < s->nchild[r]; i++) {
+        int c = s->child[r][i];
+
+        rm_walk(w, c, start + (rm_i128)s->t[c].addr, a, b);
+    }
+}
+
+static int rm_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int rm_boundaries(const struct rm_model *m, int root, uint64_t *out, int max)
+{
+    struct rm_walk w = { .m = m, .out = out, .max = max, .budget = RM_WALK_BUDGET };
+    int n = 0;
+
+    rm_walk_add(&w, 0);
+    rm_walk(&w, root, 0, 0, (rm_i128)RM_2_64);
+    if (w.overflow)
+        return -1;
+    qsort(out, w.n, sizeof(*out), rm_cmp_u64);
+    for (int i = 0; i < w.n; i++)
+        if (n == 0 || out[n - 1] != out[i])
+            out[n++] = out[i];
+    return n;
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+static const char *const rm_kind_names[] = {
+    [RM_CONTAINER] = "container", [RM_RAM] = "ram",  [RM_ROM] = "rom",
+    [RM_RAMD] = "ramd",           [RM_ROMD] = "romd", [RM_IO] = "io",
+    [RM_RESV] = "reservation",    [RM_ALIAS] = "alias",
+};
+
+static void rm_print_size(FILE *f, rm_u128 size)
+{
+    if (size == RM_2_64)
+        fprintf(f, "2^64");
+    else
+        fprintf(f, "0x%llx", (unsigned long long)size);
+}
+
+static void rm_dump_one(const struct rm_model *m, FILE *f, const char *const *names, int r,
+                        int depth, const struct rm_snap *s)
+{
+    const struct rm_topo *t = &s->t[r];
+    const struct rm_region *rg = &m->r[r];
+
+    fprintf(f, "%*s[%d] %s %s @0x%llx size ", depth * 2, "", r, names ? names[r] : "",
+            rm_kind_names[rg->kind], (unsigned long long)t->addr);
+    rm_print_size(f, t->size);
+    fprintf(f, " prio %d seq %llu%s%s", t->prio, (unsigned long long)t->seq,
+            t->enabled ? "" : " DISABLED", t->readonly ? " RO" : "");
+    if (rg->kind == RM_ALIAS)
+        fprintf(f, " -> [%d] +0x%llx", rg->target, (unsigned long long)t->alias_offset);
+    if (rg->kind == RM_IO)
+        fprintf(f, " flavor %d id %u cap 0x%llx", rg->flavor, rg->id,
+                (unsigned long long)rg->alloc);
+    if (rg->kind == RM_ROMD)
+        fprintf(f, " romd %d", t->romd);
+    fputc('\n', f);
+    for (int i = 0; i < s->nchild[r]; i++)
+        rm_dump_one(m, f, names, s->child[r][i], depth + 1, s);
+}
+
+void rm_dump(const struct rm_model *m, FILE *f, const char *const *names)
+{
+    const struct rm_snap *s = &m->snap;
+
+    fprintf(f, "model (committed topology):\n");
+    for (int i = 0; i < RM_MAX_REGIONS; i++)
+        if (s->t[i].exists && s->t[i].parent == RM_NONE)
+            rm_dump_one(m, f, names, i, 0, s);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reference model of guestmem's visibility and access rules, for the
+ * model-based test (test_model.c).
+ *
+ * The model is deliberately naive: it renders nothing. For every byte of an
+ * access it walks the region tree from the address space root and applies
+ * QEMU's rules directly:
+ *
+ *   - a disabled region is as if removed (also as an alias target);
+ *   - inside a region, the enabled subregions are tried in list order
+ *     (descending priority; among equal priorities the one added last first;
+ *     a move re-adds the region, so it becomes the newest of its priority);
+ *     the first one that has something at the address wins; one with nothing
+ *     there (a pure container with a hole, an alias past its target) does not
+ *     stop the search;
+ *   - if no subregion serves the address and the region terminates (RAM,
+ *     ROM, RAM device, ROM device, I/O, reservation) it serves it itself;
+ *   - an alias maps offset o to alias_offset + o in its target and ignores
+ *     its own subregions and its target's address;
+ *   - read-only is the OR over every region on the path; it refuses writes
+ *     to RAM and ROM only (devices still get them, as in QEMU, where
+ *     read-only decides whether RAM may be written directly).
+ *
+ * Topology is kept twice: "cur", changed by every setter, and "snap", the
+ * view at the last outermost commit. Accesses are evaluated against snap,
+ * because the library publishes a new flat view only at commit. The data of
+ * RAM and device regions is not part of the topology and is shared.
+ *
+ * Regions are identified by their slot index (0..RM_MAX_REGIONS-1).
+ */
+#ifndef GUESTMEM_TESTS_REFMODEL_H
+#define GUESTMEM_TESTS_REFMODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RM_MAX_REGIONS 56
+#define RM_NONE (-1)
+
+typedef unsigned __int128 rm_u128;
+typedef __int128 rm_i128;
+
+#define RM_2_64 ((rm_u128)1 << 64)
+
+enum rm_kind {
+    RM_CONTAINER,
+    RM_RAM,   /* RAM, RAM from fd, RAM over a caller's pointer */
+    RM_ROM,
+    RM_RAMD,  /* RAM device */
+    RM_ROMD,  /* ROM device */
+    RM_IO,
+    RM_RESV,  /* reservation */
+    RM_ALIAS,
+};
+
+/* What the callbacks of an RM_IO region do, per byte at offset off. */
+enum rm_io_flavor {
+    RM_IO_MEM, /* memory: reads return what was written (pattern past cap) */
+    RM_IO_REG, /* register bank: reads return a fixed pattern, writes are counted */
+    RM_IO_ERR, /* memory whose "error" offsets return GM_ERROR and drop writes */
+};
+
+/* Topology of one region: everything rendering depends on. */
+struct rm_topo {
+    bool exists;
+    bool enabled;
+    bool readonly;
+    bool romd;          /* ROM device in romd mode */
+    int parent;         /* RM_NONE when not mapped */
+    int prio;
+    uint64_t seq;       /* insertion time among siblings */
+    uint64_t addr;
+    rm_u128 size;
+    uint64_t alias_offset;
+};
+
+/* Fixed properties and the data of one region. */
+struct rm_region {
+    enum rm_kind kind;
+    enum rm_io_flavor flavor;
+    uint32_t id;         /* seeds patterns; unique within a run */
+    int target;          /* alias target slot */
+    uint64_t alloc;      /* bytes of data (RAM allocation, I/O capacity) */
+    uint8_t *bytes;      /* the model's copy of the data (alloc bytes) */
+    uint64_t reg_writes; /* RM_IO_REG: bytes written */
+};
+
+/* A rendered-at-commit view: topology plus sorted subregion lists. */
+struct rm_snap {
+    struct rm_topo t[RM_MAX_REGIONS];
+    int nchild[RM_MAX_REGIONS];
+    int child[RM_MAX_REGIONS][RM_MAX_REGIONS];
+};
+
+struct rm_model {
+    struct rm_region r[RM_MAX_REGIONS];
+    struct rm_topo cur[RM_MAX_REGIONS];
+    struct rm_snap snap;
+    uint64_t seq;
+    unsigned int generation; /* bumped by every commit */
+};
+
+/* Where one byte lands. */
+struct rm_hit {
+    int leaf;     /* RM_NONE: unassigned */
+    uint64_t off; /* offset in the leaf */
+    bool readonly;
+};
+
+/* Per-byte device behaviour, shared by the model and the test's callbacks. */
+uint8_t rm_pattern(uint32_t id, uint64_t off);
+bool rm_err_off(uint32_t id, uint64_t off);
+
+void rm_init(struct rm_model *m);
+void rm_free(struct rm_model *m);
+
+/* Region lifecycle (slot must be free; rm_drop_region frees the data). */
+void rm_new_region(struct rm_model *m, int slot, enum rm_kind kind, rm_u128 size,
+                   uint64_t alloc, uint32_t id);
+void rm_drop_region(struct rm_model *m, int slot);
+
+/* Setters on the current topology, mirroring the library calls. */
+void rm_add_sub(struct rm_model *m, int container, int sub, uint64_t addr, int prio);
+void rm_del_sub(struct rm_model *m, int sub);
+void rm_set_enabled(struct rm_model *m, int slot, bool enabled);
+void rm_set_address(struct rm_model *m, int slot, uint64_t addr);
+void rm_set_size(struct rm_model *m, int slot, rm_u128 size);
+void rm_set_alias_offset(struct rm_model *m, int slot, uint64_t off);
+void rm_set_readonly(struct rm_model *m, int slot, bool ro);
+void rm_set_romd(struct rm_model *m, int slot, bool romd);
+
+/* Publish the current topology (an outermost commit). */
+void rm_commit(struct rm_model *m);
+
+/* Structure queries on the current topology. */
+bool rm_is_ancestor(const struct rm_model *m, int anc, int slot);
+bool rm_reaches(const struct rm_model *m, int from, int to);
+bool rm_has_children(const struct rm_model *m, int slot);
+bool rm_is_alias_target(const struct rm_model *m, int slot);
+bool rm_terminates(enum rm_kind kind);
+
+/* Visibility and accesses, on the committed snapshot. */
+void rm_resolve(const struct rm_model *m, int root, rm_u128 addr, struct rm_hit *hit);
+unsigned int rm_read_byte(const struct rm_model *m, const struct rm_hit *hit, uint8_t *val);
+unsigned int rm_write_byte(struct rm_model *m, const struct rm_hit *hit, uint8_t val);
+/* Would gm_as_access_valid() accept this byte? (No callbacks: GM_ERROR is not known.) */
+bool rm_byte_valid(const struct rm_model *m, const struct rm_hit *hit, bool is_write);
+unsigned int rm_access(struct rm_model *m, int root, uint64_t addr, uint8_t *buf,
+                       uint64_t len, bool is_write);
+
+/*
+ * Every address where the visible region may change: the clipped start and
+ * end of every region instance reachable from @root (through all paths).
+ * Sorted, unique, each < 2^64 (2^64 itself is left out). Returns the count,
+ * or -1 if there were more than @max or the walk was too large.
+ */
+int rm_boundaries(const struct rm_model *m, int root, uint64_t *out, int max);
+
+/* Print the current topology (for failure reports). */
+void rm_dump(const struct rm_model *m, FILE *f, const char *const *names);
+
+#endif
