@@ -161,6 +161,29 @@ GM_EXPORT gm_result gm_as_st64_be(gm_as *as, gm_addr addr, gm_attrs attrs, uint6
 GM_EXPORT bool gm_as_lookup(gm_as *as, gm_addr addr, gm_section *section);
 
 /**
+ * gm_rcu_read_lock() - enter an RCU read-side critical section.
+ *
+ * Sections may nest. Inside one, flat views seen by gm_as_lookup_rcu()
+ * stay valid. Never call anything that waits for a grace period
+ * (gm_system_free, gm_system_drain) or changes topology from inside.
+ * Context: any thread; no registration needed.
+ */
+GM_EXPORT void gm_rcu_read_lock(void);
+
+/** gm_rcu_read_unlock() - leave the innermost RCU read-side critical section. */
+GM_EXPORT void gm_rcu_read_unlock(void);
+
+/**
+ * gm_as_lookup_rcu() - gm_as_lookup() without taking a reference.
+ * @as: the address space
+ * @addr: guest address
+ * @section: filled in; @section->mr is valid until gm_rcu_read_unlock()
+ * Return: true if @addr is backed.
+ * Context: inside gm_rcu_read_lock()/gm_rcu_read_unlock().
+ */
+GM_EXPORT bool gm_as_lookup_rcu(gm_as *as, gm_addr addr, gm_section *section);
+
+/**
  * typedef gm_section_fn - callback of gm_as_for_each_section().
  * @opaque: the caller's pointer
  * @section: one range (valid during the call only)

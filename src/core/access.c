@@ -272,6 +272,25 @@ bool gm_as_lookup(gm_as *as, gm_addr addr, gm_section *section)
     return fr != NULL;
 }
 
+void gm_rcu_read_lock(void)
+{
+    rcu_read_lock();
+}
+
+void gm_rcu_read_unlock(void)
+{
+    rcu_read_unlock();
+}
+
+bool gm_as_lookup_rcu(gm_as *as, gm_addr addr, gm_section *section)
+{
+    const gm_flat_range *fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
+
+    if (fr)
+        gm_section_from_range(section, fr);
+    return fr != NULL;
+}
+
 int gm_as_for_each_section(gm_as *as, gm_section_fn fn, void *opaque)
 {
     gm_flatview *fv;

@@ -234,6 +234,7 @@ const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr)
 {
     const gm_dispatch *d = fv->dispatch;
     const dispatch_node *n = d->root;
+    const gm_flat_range *fr;
     unsigned int first, count, i;
     dispatch_entry e;
 
@@ -249,9 +250,12 @@ const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr)
     count = (unsigned int)(e >> 1) & DISPATCH_MAX_RANGES;
     if (!count)
         return NULL;
-    i = search_run(d->keys, first, count, addr);
-    if (d->keys[i].start <= addr && addr <= d->keys[i].last)
-        return &fv->ranges[i];
+    /* One candidate: check it on the range itself, whose cache line the
+     * caller reads next anyway, instead of touching the key array too. */
+    i = count == 1 ? first : search_run(d->keys, first, count, addr);
+    fr = &fv->ranges[i];
+    if ((gm_addr)fr->start <= addr && addr <= gm_flat_range_last(fr))
+        return fr;
     return NULL;
 }
 

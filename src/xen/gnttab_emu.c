@@ -398,3 +398,17 @@ gm_grant_provider gm_gnttab_emu_provider(gm_gnttab_emu *gt)
 {
     return (gm_grant_provider){ .ops = &emu_ops, .ctx = gt };
 }
+
+static void emu_close_free(void *ctx)
+{
+    gm_gnttab_emu_free(ctx);
+}
+
+static const gm_grant_provider_ops emu_owning_ops = {
+    .map_refs = emu_map_refs, .unmap = emu_unmap, .copy = emu_copy, .close = emu_close_free,
+};
+
+gm_grant_provider gm_gnttab_emu_provider_owning(gm_gnttab_emu *gt)
+{
+    return (gm_grant_provider){ .ops = &emu_owning_ops, .ctx = gt };
+}

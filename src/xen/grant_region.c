@@ -66,9 +66,14 @@ static gm_result grant_copy(void *opaque, gm_addr offset, void *buf, uint64_t le
     return GM_OK;
 }
 
+/* The region owns its provider: close it once every mapping is gone. */
 static void grant_destroy(void *opaque)
 {
-    free(opaque);
+    grant_binding *g = opaque;
+
+    if (g->provider.ops->close)
+        g->provider.ops->close(g->provider.ctx);
+    free(g);
 }
 
 static const gm_mapcache_provider grant_pages = {
@@ -92,13 +97,16 @@ gm_region *gm_grant_region_new(gm_mapcache *mc, gm_system *sys, const char *name
         return NULL;
     }
     g = malloc(sizeof(*g));
-    if (!g)
+    if (!g) {
+        if (provider->ops->close)
+            provider->ops->close(provider->ctx);
         return NULL;
+    }
     g->provider = *provider;
     g->domid = domid;
     mr = gm_mapcache_region_new(mc, sys, name, (uint64_t)nr_refs << GM_GRANT_PAGE_SHIFT,
                                 &grant_pages, g);
     if (!mr)
-        free(g);
+        grant_destroy(g);
     return mr;
 }

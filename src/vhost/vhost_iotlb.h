@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GUESTMEM_VHOST_IOTLB_H
+#define GUESTMEM_VHOST_IOTLB_H
+
+#include <pthread.h>
+
+#include <guestmem/guestmem.h>
+
+#include "vhost/vhost_proto.h"
+
+#define VU_IOTLB_MAX_ENTRIES 2048u
+
+typedef struct vu_iotlb_entry {
+    uint64_t iova;
+    uint64_t size;
+    uint64_t uaddr;
+    uint8_t perm;
+} vu_iotlb_entry;
+
+typedef struct vu_iotlb_stats {
+    uint64_t misses_sent;
+    uint64_t updates;
+    uint64_t invalidations;
+    uint64_t timeouts;
+} vu_iotlb_stats;
+
+typedef struct vu_iotlb_table {
+    pthread_mutex_t lock;
+    pthread_cond_t updated;
+    vu_iotlb_entry entries[VU_IOTLB_MAX_ENTRIES];   /* sorted by iova, disjoint */
+    unsigned int nr;
+    int backend_fd;               /* back-end channel, -1 if none */
+    bool closing;                 /* connection going away: stop waiting */
+    unsigned int miss_timeout_ms;
+    gm_as *target;                /* the front-end's user addresses */
+    gm_region *iommu;             /* IOMMU region translating through us */
+    vu_iotlb_stats stats;
+} vu_iotlb_table;
+
+int vu_iotlb_init(vu_iotlb_table *t, gm_system *sys, gm_as *target);
+void vu_iotlb_destroy(vu_iotlb_table *t);
+/* Handle a front-end IOTLB_MSG; returns 0 or -EINVAL. */
+int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg);
+void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd);
+/* Wake waiters; later misses fail at once (disconnect). */
+void vu_iotlb_close(vu_iotlb_table *t);
+
+#endif

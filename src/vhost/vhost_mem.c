@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vhost-user memory table as guestmem regions.
+ *
+ * Each region the front-end sends becomes one backing region (RAM mapped
+ * from its fd, or, for XEN_MMAP grant regions, a grant region served through
+ * the mapping cache) shown twice through aliases: at its guest physical
+ * address in gpa_as (what descriptors use) and at its user address in
+ * uaddr_as (what IOTLB entries translate to). All changes of one message
+ * happen in one transaction, so queue threads see the old table or the new.
+ *
+ * Everything here comes from the peer: sizes and addresses are checked for
+ * overflow and overlap, the fd must be a regular file (memfd, shm, hugetlbfs)
+ * large enough for the mapping (mapping past its end would SIGBUS on first
+ * access), and an fd that can still shrink (no F_SEAL_SHRINK) is logged,
+ * because the peer could then truncate it under us.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vhost/vhost_mem.h"
+
+#define PAGE_MASK_4K 0xfffull
+
+int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants)
+{
+    memset(m, 0, sizeof(*m));
+    m->sys = sys;
+    m->grants = grants;
+    m->last_foreign_fd = -1;
+    m->gpa_root = gm_region_new_container(sys, "vhost-gpa", GM_SIZE_2_64);
+    m->uaddr_root = gm_region_new_container(sys, "vhost-uaddr", GM_SIZE_2_64);
+    m->mc = gm_mapcache_new(NULL);
+    if (!m->gpa_root || !m->uaddr_root || !m->mc)
+        return -ENOMEM;
+    m->gpa_as = gm_as_new(sys, m->gpa_root, "guest-physical");
+    m->uaddr_as = gm_as_new(sys, m->uaddr_root, "front-end-user");
+    return m->gpa_as && m->uaddr_as ? 0 : -ENOMEM;
+}
+
+static bool overflows(uint64_t base, uint64_t size)
+{
+    return !size || base + size - 1 < base;
+}
+
+static bool slots_overlap(const vu_mem *m, const vu_mem_region *r)
+{
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        const vu_mem_region *o = &m->slots[i].r;
+
+        if (m->slots[i].used && r->guest_phys_addr <= o->guest_phys_addr + o->memory_size - 1 &&
+            o->guest_phys_addr <= r->guest_phys_addr + r->memory_size - 1)
+            return true;
+    }
+    return false;
+}
+
+/* The fd must back the whole mapping, or accesses past its end SIGBUS. */
+static int check_fd(gm_system *sys, int fd, uint64_t end)
+{
+    struct stat st;
+    int seals;
+
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return -EBADF;
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < end)
+        return -EINVAL;
+    seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK))
+        gm_log(sys, GM_LOG_WARNING,
+               "memory fd is not sealed against shrinking; the front-end must not truncate it");
+    return 0;
+}
+
+/* RAM from the fd, mapped from a page-aligned offset; *delta is where the
+ * region's data starts inside the mapping. */
+static gm_region *map_ram(vu_mem *m, const vu_mem_region *r, int fd, uint64_t *delta)
+{
+    uint64_t base = r->mmap_offset & ~PAGE_MASK_4K;
+    char name[48];
+
+    *delta = r->mmap_offset - base;
+    if (overflows(r->mmap_offset, r->memory_size) ||
+        check_fd(m->sys, fd, r->mmap_offset + r->memory_size) < 0)
+        return NULL;
+    snprintf(name, sizeof(name), "vhost-mem@%" PRIx64, r->guest_phys_addr);
+    return gm_region_new_ram_from_fd(m->sys, name, r->memory_size + *delta, fd, base, true);
+}
+
+static gm_region *map_grants(vu_mem *m, vu_mem_slot *s, int fd)
+{
+    uint32_t pages = (uint32_t)(s->r.memory_size >> GM_GRANT_PAGE_SHIFT);
+
+    if (m->grants == VU_GRANTS_EMULATED) {
+        if (m->last_foreign_fd < 0)
+            return NULL;
+        gm_gnttab_emu *gt = gm_gnttab_emu_attach(fd, m->last_foreign_fd);
+
+        if (!gt)
+            return NULL;
+        s->provider = gm_gnttab_emu_provider_owning(gt);
+    } else if (m->grants != VU_GRANTS_XEN || gm_gnttab_xen_open(&s->provider) < 0) {
+        return NULL;
+    }
+    if (!pages || s->r.memory_size >> GM_GRANT_PAGE_SHIFT > UINT32_MAX) {
+        s->provider.ops->close(s->provider.ctx);
+        return NULL;
+    }
+    return gm_grant_region_new(m->mc, m->sys, "vhost-grants", &s->provider,
+                               (gm_domid)s->xen.domid, pages);
+}
+
+static int place_aliases(vu_mem *m, vu_mem_slot *s, uint64_t delta)
+{
+    s->gpa_alias = gm_region_new_alias(m->sys, "vhost-gpa-slot", s->backing, delta,
+                                       s->r.memory_size);
+    s->uaddr_alias = gm_region_new_alias(m->sys, "vhost-uaddr-slot", s->backing, delta,
+                                         s->r.memory_size);
+    if (!s->gpa_alias || !s->uaddr_alias)
+        return -ENOMEM;
+    if (gm_region_add_subregion(m->gpa_root, s->r.guest_phys_addr, s->gpa_alias) ||
+        gm_region_add_subregion(m->uaddr_root, s->r.userspace_addr, s->uaddr_alias))
+        return -EINVAL;
+    return 0;
+}
+
+static void slot_release(vu_mem *m, vu_mem_slot *s)
+{
+    gm_transaction_begin(m->sys);
+    if (s->gpa_alias)
+        gm_region_del_subregion(m->gpa_root, s->gpa_alias);
+    if (s->uaddr_alias)
+        gm_region_del_subregion(m->uaddr_root, s->uaddr_alias);
+    gm_transaction_commit(m->sys);
+    gm_region_unref(s->gpa_alias);
+    gm_region_unref(s->uaddr_alias);
+    /* A grant region closes its provider (and table) when it is freed. */
+    gm_region_unref(s->backing);
+    memset(s, 0, sizeof(*s));
+}
+
+static vu_mem_slot *free_slot(vu_mem *m)
+{
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        if (!m->slots[i].used)
+            return &m->slots[i];
+    }
+    return NULL;
+}
+
+static bool is_grant(const vu_xen_mmap *xen)
+{
+    return xen && (xen->flags & VU_XEN_MMAP_GRANT);
+}
+
+int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd)
+{
+    vu_mem_slot *s = free_slot(m);
+    uint64_t delta = 0;
+    int err = -EINVAL;
+
+    if (!s) {
+        err = -ENOSPC;
+    } else if (!overflows(r->guest_phys_addr, r->memory_size) &&
+               !overflows(r->userspace_addr, r->memory_size) && !slots_overlap(m, r)) {
+        s->r = *r;
+        if (xen)
+            s->xen = *xen;
+        s->backing = is_grant(xen) ? map_grants(m, s, fd) : map_ram(m, r, fd, &delta);
+        s->used = s->backing != NULL;
+        err = s->used ? place_aliases(m, s, delta) : -EINVAL;
+        if (err && s->used)
+            slot_release(m, s);
+    }
+    if (!err && xen && (xen->flags & VU_XEN_MMAP_FOREIGN)) {
+        if (m->last_foreign_fd >= 0)
+            close(m->last_foreign_fd);
+        m->last_foreign_fd = fd;
+        return 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return err;
+}
+
+int vu_mem_remove(vu_mem *m, const vu_mem_region *r)
+{
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        vu_mem_slot *s = &m->slots[i];
+
+        if (s->used && s->r.guest_phys_addr == r->guest_phys_addr &&
+            s->r.memory_size == r->memory_size && s->r.userspace_addr == r->userspace_addr) {
+            slot_release(m, s);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void vu_mem_clear(vu_mem *m)
+{
+    gm_transaction_begin(m->sys);
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        if (m->slots[i].used)
+            slot_release(m, &m->slots[i]);
+    }
+    gm_transaction_commit(m->sys);
+}
+
+void vu_mem_destroy(vu_mem *m)
+{
+    if (m->gpa_as)
+        vu_mem_clear(m);
+    gm_as_free(m->gpa_as);
+    gm_as_free(m->uaddr_as);
+    gm_region_unref(m->gpa_root);
+    gm_region_unref(m->uaddr_root);
+    if (m->last_foreign_fd >= 0)
+        close(m->last_foreign_fd);
+    /* The mapping cache outlives the grant regions: freed by the owner
+     * after the system's deferred frees ran (vu_dev_free). */
+}
+
+int vu_mem_uaddr_to_gpa(const vu_mem *m, uint64_t uaddr, uint64_t *gpa)
+{
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        const vu_mem_region *r = &m->slots[i].r;
+
+        if (m->slots[i].used && uaddr - r->userspace_addr < r->memory_size) {
+            *gpa = r->guest_phys_addr + (uaddr - r->userspace_addr);
+            return 0;
+        }
+    }
+    return -EFAULT;
+}
+
+uint64_t vu_mem_gpa_end(const vu_mem *m)
+{
+    uint64_t end = 0;
+
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        const vu_mem_region *r = &m->slots[i].r;
+
+        if (m->slots[i].used && r->guest_phys_addr + r->memory_size > end)
+            end = r->guest_phys_addr + r->memory_size;
+    }
+    return end;
+}

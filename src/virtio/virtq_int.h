@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The split virtqueue object and what its files share (internal).
+ *
+ * Files: virtq.c (lifecycle, indices, pop, push), virtq_chain.c (walking and
+ * validating a descriptor chain), virtq_notify.c (notification suppression
+ * and event indices), virtq_copy.c (copying to and from an element),
+ * virtq_iov.c (mapping an element into iovecs), virtq_log.c (breaking the
+ * queue and reporting), virtq_area.c (ring memory and ordering).
+ *
+ * Invariants: size is a power of two in [1, GM_VIRTQ_MAX_SIZE]; the rings'
+ * guest ranges do not wrap 2^64; max_chain_bytes <= UINT32_MAX; error is 0
+ * exactly while the queue is not broken.
+ */
+#ifndef GUESTMEM_VIRTIO_VIRTQ_INT_H
+#define GUESTMEM_VIRTIO_VIRTQ_INT_H
+
+#include <guestmem/virtq.h>
+
+#include "virtio/virtq_area.h"
+
+/* Ring layout (virtio 1.x, 2.7.5 / 2.7.6 / 2.7.8). */
+#define VIRTQ_DESC_SIZE 16u
+#define VIRTQ_DESC_F_NEXT 1u
+#define VIRTQ_DESC_F_WRITE 2u
+#define VIRTQ_DESC_F_INDIRECT 4u
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
+#define VIRTQ_USED_F_NO_NOTIFY 1u
+#define VIRTQ_AVAIL_OFF_FLAGS 0u
+#define VIRTQ_AVAIL_OFF_IDX 2u
+#define VIRTQ_AVAIL_OFF_RING 4u
+#define VIRTQ_USED_OFF_FLAGS 0u
+#define VIRTQ_USED_OFF_IDX 2u
+#define VIRTQ_USED_OFF_RING 4u
+#define VIRTQ_USED_ELEM_SIZE 8u
+
+/*
+ * struct gm_virtq - one split virtqueue, device side.
+ * @as: where rings and buffers live
+ * @size: queue size
+ * @features: negotiated GM_VIRTIO_F_* bits
+ * @max_chain_bytes: bound on a chain's total length
+ * @desc, @avail, @used: the three rings
+ * @last_avail_idx: next available-ring slot to pop
+ * @shadow_avail_idx: avail->idx as last read (validated: at most @size ahead)
+ * @used_idx: next used-ring slot; what used->idx holds once published
+ * @signalled_used: @used_idx at the previous should_notify (event index)
+ * @signalled_used_valid: @signalled_used may be compared against
+ * @used_flags: what we last wrote to used->flags
+ * @error: negative errno that broke the queue, or 0
+ * @log_fn, @log_opaque: the log hook (NULL: stderr)
+ * @log_window_ns, @log_in_window, @log_suppressed: rate limit of non-breaking reports
+ */
+struct gm_virtq {
+    gm_as *as;
+    unsigned int size;
+    uint64_t features;
+    uint32_t max_chain_bytes;
+    gm_addr desc_addr, avail_addr, used_addr;
+    virtq_area desc, avail, used;
+    uint16_t last_avail_idx;
+    uint16_t shadow_avail_idx;
+    uint16_t used_idx;
+    uint16_t signalled_used;
+    bool signalled_used_valid;
+    uint16_t used_flags;
+    int error;
+    gm_log_fn log_fn;
+    void *log_opaque;
+    uint64_t log_window_ns;
+    unsigned int log_in_window;
+    unsigned long log_suppressed;
+};
+
+static inline bool virtq_has(const gm_virtq *vq, uint64_t feature)
+{
+    return (vq->features & feature) != 0;
+}
+
+/* Offsets of the event-index fields, past the rings proper. */
+static inline uint64_t virtq_used_event_off(const gm_virtq *vq)
+{
+    return VIRTQ_AVAIL_OFF_RING + 2ull * vq->size;
+}
+
+static inline uint64_t virtq_avail_event_off(const gm_virtq *vq)
+{
+    return VIRTQ_USED_OFF_RING + (uint64_t)VIRTQ_USED_ELEM_SIZE * vq->size;
+}
+
+/* virtq_log.c */
+int virtq_break(gm_virtq *vq, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void virtq_report(gm_virtq *vq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* virtq.c */
+int virtq_fetch_avail_idx(gm_virtq *vq);
+
+/* virtq_chain.c */
+int virtq_chain_read(gm_virtq *vq, uint16_t head, gm_virtq_elem *elem);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared definitions of guestmem-bench: run configuration, timing and
+ * statistics helpers, the fixtures several metrics build on, and one entry
+ * point per metric.
+ *
+ * Glossary (as in the library): sys the gm_system, mr a region, as an address
+ * space, addr a guest address, len a byte count. A "sample" is one timed run
+ * of a loop; a metric reports the median of cfg->reps samples taken after one
+ * untimed warm-up sample.
+ *
+ * Every metric entry point returns its value, or NAN when its fixture could
+ * not be built (the reason is printed on stderr). Nothing here keeps state
+ * between calls: each metric builds and tears down its own memory system.
+ */
+#ifndef GUESTMEM_BENCH_H
+#define GUESTMEM_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <guestmem/guestmem.h>
+
+/**
+ * struct bench_cfg - how hard to measure.
+ * @quick: short loops and small sizes, for smoke testing
+ * @reps: timed samples per metric (the median is reported)
+ */
+struct bench_cfg {
+    bool quick;
+    unsigned int reps;
+};
+
+/** bench_pick() - @full for a normal run, @quick under --quick. */
+static inline uint64_t bench_pick(const struct bench_cfg *cfg, uint64_t full, uint64_t quick)
+{
+    return cfg->quick ? quick : full;
+}
+
+/** bench_now_ns() - CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Compiler barriers. bench_keep() makes the compiler believe @v is read and
+ * changed, so a loop that accumulates into it can neither be deleted nor
+ * vectorized; bench_clobber() makes it believe all memory was read, so stores
+ * into buffers nobody reads afterwards are kept.
+ */
+#define bench_keep(v) __asm__ volatile("" : "+r"(v))
+#define bench_clobber() __asm__ volatile("" ::: "memory")
+
+/**
+ * typedef bench_sample_fn - time one run of a loop.
+ * @ctx: the metric's fixture
+ * Return: the sample (ns per operation, or a ratio), or NAN on failure.
+ */
+typedef double (*bench_sample_fn)(void *ctx);
+
+/**
+ * bench_median_of() - warm up once, then take cfg->reps samples.
+ * @cfg: configuration
+ * @fn: the sampler
+ * @ctx: passed to @fn
+ * Return: the median sample, or NAN if any sample failed.
+ */
+double bench_median_of(const struct bench_cfg *cfg, bench_sample_fn fn, void *ctx);
+
+/** bench_rng_next() - xorshift64*: a fast generator whose state is the caller's. */
+static inline uint64_t bench_rng_next(uint64_t *state)
+{
+    uint64_t x = *state;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+/** bench_fail() - print "guestmem-bench: @what: @why" on stderr. Return: NAN. */
+double bench_fail(const char *what, const char *why);
+
+/**
+ * struct bench_as - a memory system with one address space over a container.
+ * @sys: the system
+ * @root: the container (the fixture's reference)
+ * @as: the address space over @root
+ */
+struct bench_as {
+    gm_system *sys;
+    gm_region *root;
+    gm_as *as;
+};
+
+/**
+ * bench_as_init() - build an empty system and address space.
+ * @b: filled in
+ * @size: size of the root container
+ * Return: 0, or -ENOMEM (a message has been printed).
+ */
+int bench_as_init(struct bench_as *b, uint64_t size);
+
+/** bench_as_fini() - tear down what bench_as_init() built (and every subregion). */
+void bench_as_fini(struct bench_as *b);
+
+/**
+ * bench_as_add() - map @mr at @addr in the root and drop the caller's reference.
+ * @b: the fixture
+ * @addr: offset in the root
+ * @mr: a new region, or NULL (treated as a failed constructor)
+ * Return: @mr (now referenced only by the root), or NULL.
+ */
+gm_region *bench_as_add(struct bench_as *b, gm_addr addr, gm_region *mr);
+
+/**
+ * bench_as_add_ram_array() - map @n windows of @page bytes back to back, all
+ * onto the same RAM page.
+ * @b: the fixture
+ * @n: number of windows; window i sits at i * @page
+ * @page: bytes per window
+ * @mrs: if not NULL, receives the windows (not referenced)
+ *
+ * Each window is an alias of its own onto offset 0 of one RAM region, so the
+ * view has @n flat ranges that cannot merge (their offsets in the region are
+ * not contiguous), while every access lands on the same host page and stays
+ * in L1: what grows with @n is the flat view, not the data. (Distinct RAM
+ * regions cannot share host memory, and 65536 of them would cost 65536
+ * mappings.) All windows are added in one transaction: one render.
+ * Return: 0, or -ENOMEM.
+ */
+int bench_as_add_ram_array(struct bench_as *b, uint64_t n, uint64_t page, gm_region **mrs);
+
+/** bench_alloc() - @len bytes of page-aligned memory, already faulted in, or NULL. */
+void *bench_alloc(size_t len);
+
+/** bench_free() - release bench_alloc() memory. */
+void bench_free(void *p, size_t len);
+
+/* Metrics. @arg is the metric's parameter from the registry in main.c. */
+double bench_lookup_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
+double bench_lookup_ref_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
+double bench_read8_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
+double bench_read_vs_memcpy(const struct bench_cfg *cfg, uint64_t len);
+double bench_write_vs_memcpy(const struct bench_cfg *cfg, uint64_t len);
+double bench_read_hot_vs_memcpy(const struct bench_cfg *cfg, uint64_t len);
+double bench_write_hot_vs_memcpy(const struct bench_cfg *cfg, uint64_t len);
+double bench_cached_ld4_vs_raw(const struct bench_cfg *cfg, uint64_t ring_len);
+double bench_map_unmap_ram_ns(const struct bench_cfg *cfg, uint64_t len);
+double bench_bounce_map_unmap_ns(const struct bench_cfg *cfg, uint64_t len);
+double bench_mmio_ld4_ns(const struct bench_cfg *cfg, uint64_t unused);
+double bench_commit_us(const struct bench_cfg *cfg, uint64_t nr_regions);
+
+#endif
