@@ -103,6 +103,15 @@ GM_EXPORT gm_dirty_snapshot *gm_region_snapshot_and_clear_dirty(gm_region *mr, g
 GM_EXPORT bool gm_dirty_snapshot_get_dirty(const gm_dirty_snapshot *snap, gm_addr addr,
                                            uint64_t size);
 
+/**
+ * gm_dirty_snapshot_next() - find the next dirty page of a snapshot.
+ * @snap: the snapshot
+ * @from: offset in the region to start at
+ * Return: the region offset of the first dirty page at or after @from
+ * (page aligned), or UINT64_MAX when there is none.
+ */
+GM_EXPORT uint64_t gm_dirty_snapshot_next(const gm_dirty_snapshot *snap, gm_addr from);
+
 /** gm_dirty_snapshot_free() - free a snapshot (NULL is ignored). */
 GM_EXPORT void gm_dirty_snapshot_free(gm_dirty_snapshot *snap);
 

@@ -211,7 +211,7 @@ GM_EXPORT gm_region *gm_region_new_rom_device(gm_system *sys, const char *name, 
  * @size: window size
  *
  * Return: the alias, or NULL with errno EINVAL (NULL target, target of
- * another system, or a cycle) or ENOMEM.
+ * another system) or ENOMEM.
  */
 GM_EXPORT gm_region *gm_region_new_alias(gm_system *sys, const char *name, gm_region *target,
                                          gm_addr offset, uint64_t size);
@@ -239,7 +239,8 @@ GM_EXPORT void gm_region_unref(gm_region *mr);
  * @sub: the child; gains a reference held by @container
  *
  * Return: 0, or -EINVAL (different systems, @sub the container itself or an
- * ancestor of it), -EBUSY (@sub already has a container).
+ * ancestor of it, or a container chain deeper than 128), -EBUSY (@sub
+ * already has a container). An alias inside the tree it shows is allowed.
  */
 GM_EXPORT int gm_region_add_subregion(gm_region *container, gm_addr offset, gm_region *sub);
 

@@ -327,7 +327,7 @@ GM_EXPORT int gm_virtq_disable_notification(gm_virtq *vq);
  * @len: bytes wanted
  * Return: bytes copied (less than @len only past the end of the buffers), or
  * -EFAULT (a buffer could not be read; the queue is not broken).
- * Context: the queue's thread, or any thread that owns @elem.
+ * Context: the queue's thread (failures are reported through its log).
  */
 GM_EXPORT int64_t gm_virtq_elem_read(gm_virtq *vq, const gm_virtq_elem *elem, uint64_t offset,
                                      void *buf, uint64_t len);
@@ -382,7 +382,7 @@ typedef struct gm_virtq_iov {
  * -E2BIG (the buffers need more than @v->max iovecs); -EFAULT (a buffer is
  * neither mappable nor readable); -ENOMEM. On error nothing stays mapped.
  * Lifetime: the iovecs are valid until gm_virtq_iov_unmap().
- * Context: as gm_virtq_elem_read().
+ * Context: the queue's thread.
  */
 GM_EXPORT int gm_virtq_iov_map(gm_virtq *vq, const gm_virtq_elem *elem, gm_virtq_iov *v);
 
@@ -399,7 +399,7 @@ GM_EXPORT int gm_virtq_iov_map(gm_virtq *vq, const gm_virtq_elem *elem, gm_virtq
  * the same way. @v is left empty.
  * Return: 0, or -EFAULT when a copy could not be written back (everything is
  * released anyway).
- * Context: as gm_virtq_elem_read().
+ * Context: the queue's thread.
  */
 GM_EXPORT int gm_virtq_iov_unmap(gm_virtq *vq, const gm_virtq_elem *elem, gm_virtq_iov *v,
                                  uint64_t written);

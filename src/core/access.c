@@ -18,6 +18,13 @@
 
 #include "core/internal.h"
 
+bool gm_range_refuses_write(const gm_flat_range *fr)
+{
+    enum gm_region_kind k = fr->mr->kind;
+
+    return fr->readonly && k != GM_KIND_IO && k != GM_KIND_ROM_DEVICE;
+}
+
 bool gm_range_is_direct(const gm_flat_range *fr, bool is_write)
 {
     const gm_region *mr = fr->mr;
@@ -81,9 +88,11 @@ static gm_result range_rw(const gm_flat_range *fr, gm_addr addr, uint8_t *buf, u
     gm_region *mr = fr->mr;
     gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
 
+    if (is_write && gm_range_refuses_write(fr))
+        return gm_region_refuse(mr, xlat, buf, l, true);
     if (mr->kind == GM_KIND_IOMMU)
         return iommu_rw(mr, xlat, buf, l, is_write, attrs, depth);
-    if (mr->kind == GM_KIND_MAPPED && !(is_write && fr->readonly))
+    if (mr->kind == GM_KIND_MAPPED)
         return gm_mod_rw(mr, xlat, buf, l, is_write, attrs);
     if (!gm_range_is_direct(fr, is_write))
         return gm_region_access(mr, xlat, buf, l, is_write, attrs);
@@ -211,11 +220,13 @@ static bool range_valid(const gm_flat_range *fr, gm_addr addr, uint64_t l, bool 
 {
     gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
 
+    if (is_write && gm_range_refuses_write(fr))
+        return false;
     if (fr->mr->kind == GM_KIND_IOMMU)
         return iommu_valid(fr->mr, xlat, l, is_write, attrs, depth);
     /* A map-on-demand region may still refuse at access time. */
     if (fr->mr->kind == GM_KIND_MAPPED)
-        return !(is_write && fr->readonly);
+        return true;
     if (gm_range_is_direct(fr, is_write))
         return true;
     while (l) {

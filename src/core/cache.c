@@ -30,8 +30,9 @@ static int64_t cache_fill_mapped(gm_cache *cache, const gm_flat_range *fr, gm_ad
     void *handle = NULL;
     void *host;
 
+    /* Through a read-only view: map for reading; stores are refused. */
     if (is_write && fr->readonly)
-        return -EFAULT;
+        is_write = false;
     host = fr->mr->mod_ops->map(fr->mr->opaque, xlat, &l, is_write, GM_ATTRS_UNSPECIFIED,
                                 &handle);
     if (!host || !l) {
@@ -87,16 +88,25 @@ static int64_t cache_init_rcu(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t
     gm_as *tas = NULL;
     gm_addr xlat, taddr = 0;
     uint64_t left;
+    int64_t ret;
+    bool ro;
 
     if (!fr)
         return -EFAULT;
     if (fr->mr->kind != GM_KIND_IOMMU)
         return cache_fill(cache, as, fr, addr, len, is_write);
     xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
-    left = gm_iommu_step(fr->mr, xlat, is_write, GM_ATTRS_UNSPECIFIED, depth, &tas, &taddr);
+    ro = is_write && gm_range_refuses_write(fr);
+    left = gm_iommu_step(fr->mr, xlat, is_write && !ro, GM_ATTRS_UNSPECIFIED, depth, &tas, &taddr);
     if (!left)
         return -EFAULT;
-    return cache_init_rcu(cache, tas, taddr, GM_MIN(len, left), is_write, depth + 1);
+    ret = cache_init_rcu(cache, tas, taddr, GM_MIN(len, left), is_write, depth + 1);
+    if (ret > 0 && ro) {
+        /* Seen through a read-only view: stores are refused. */
+        cache->ptr_writable = false;
+        cache->section.readonly = true;
+    }
+    return ret;
 }
 
 int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bool is_write)
@@ -176,6 +186,9 @@ gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf, uin
         gm_mark_dirty(cache->section.mr, cache_xlat(cache, off), len);
         return GM_OK;
     }
+    if (cache->section.readonly && cache->section.mr->kind != GM_KIND_IO &&
+        cache->section.mr->kind != GM_KIND_ROM_DEVICE)
+        return gm_region_refuse(cache->section.mr, cache_xlat(cache, off), (void *)buf, len, true);
     /* Not directly writable: a ROM device's ops, or a refusal for ROM. */
     return cache_device_access(cache, off, (void *)buf, len, true);
 }

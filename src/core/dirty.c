@@ -217,6 +217,23 @@ bool gm_dirty_snapshot_get_dirty(const gm_dirty_snapshot *snap, gm_addr addr, ui
     return false;
 }
 
+uint64_t gm_dirty_snapshot_next(const gm_dirty_snapshot *snap, gm_addr from)
+{
+    uint64_t rel = from / GM_DIRTY_PAGE_SIZE;
+
+    rel = rel > snap->first_page ? rel - snap->first_page : 0;
+    while (rel < snap->npages) {
+        unsigned long word = snap->bits[rel / BITS_PER_WORD] >> (rel % BITS_PER_WORD);
+
+        if (word) {
+            rel += (uint64_t)__builtin_ctzl(word);
+            return rel < snap->npages ? (snap->first_page + rel) * GM_DIRTY_PAGE_SIZE : UINT64_MAX;
+        }
+        rel = (rel / BITS_PER_WORD + 1) * BITS_PER_WORD;
+    }
+    return UINT64_MAX;
+}
+
 void gm_dirty_snapshot_free(gm_dirty_snapshot *snap)
 {
     free(snap);

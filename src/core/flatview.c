@@ -203,10 +203,8 @@ static void flatview_simplify(gm_flatview *fv)
 
 gm_region *gm_flatview_root_of_locked(gm_region *mr)
 {
-    while (mr && mr->enabled) {
-        /* Unlike QEMU, never skip a region whose flags the view inherits. */
-        if (mr->readonly || mr->nonvolatile)
-            return mr;
+    /* Bounded: an alias may lead back to a container that holds it. */
+    for (int steps = 0; mr && mr->enabled && steps < GM_MAX_NESTING; steps++) {
         if (mr->alias) {
             if (!mr->alias_offset && mr->size >= mr->alias->size) {
                 mr = mr->alias;
@@ -257,12 +255,11 @@ gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root)
         return NULL;
     fv->sys = sys;
     fv->refcount = 1;
-    /* The root renders at address 0 even when the flat-view root shortcut
-     * picked a region that has an address in some other container (QEMU
-     * would add that address: see docs/memory-model.md, differences). */
+    /* As QEMU: the root renders at its own address (non-zero when it sits
+     * in some other container), and flags of regions the flat-view root
+     * shortcut skipped are not inherited. docs/memory-model.md, section 3. */
     if (root)
-        render_region(&ctx, root, -(gm_i128)root->addr, (render_range){ 0, (gm_i128)GM_2_64 },
-                      false, false, 0);
+        render_region(&ctx, root, 0, (render_range){ 0, (gm_i128)GM_2_64 }, false, false, 0);
     flatview_simplify(fv);
     for (unsigned int i = 0; i < fv->nr; i++)
         gm_region_ref(fv->ranges[i].mr);

@@ -274,6 +274,12 @@ void gm_listeners_global_log_locked(gm_system *sys, bool start);
 
 /* ---- accesses --------------------------------------------------------- */
 
+/* A write through this range must be refused: a read-only view of memory
+ * (I/O and ROM device callbacks still receive writes, as in QEMU). */
+bool gm_range_refuses_write(const gm_flat_range *fr);
+/* Refuse an access: zeros for reads, GM_DECODE_ERROR, a guest-error line. */
+gm_result gm_region_refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len,
+                           bool is_write);
 /* Direct host access allowed for this range and direction? */
 bool gm_range_is_direct(const gm_flat_range *fr, bool is_write);
 /* Access @len bytes at @xlat of a non-direct region (splitting as needed). */

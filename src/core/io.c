@@ -274,11 +274,12 @@ static bool region_refuses(const gm_region *mr)
            mr->kind == GM_KIND_MAPPED || (mr->kind == GM_KIND_IO && !mr->ops);
 }
 
-static gm_result refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write)
+gm_result gm_region_refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len,
+                           bool is_write)
 {
     gm_log_guest(mr->sys, "%s of %" PRIu64 " bytes at 0x%" PRIx64 " of %s region '%s' refused",
                  is_write ? "write" : "read", len, xlat,
-                 mr->kind == GM_KIND_IO ? "reserved" : "read-only", mr->name);
+                 mr->kind == GM_KIND_IO && !mr->ops ? "reserved" : "read-only", mr->name);
     if (!is_write)
         memset(buf, 0, len);
     return GM_DECODE_ERROR;
@@ -290,7 +291,7 @@ gm_result gm_region_access(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l
     gm_result r = GM_OK;
 
     if (region_refuses(mr))
-        return refuse(mr, xlat, buf, len, is_write);
+        return gm_region_refuse(mr, xlat, buf, len, is_write);
     while (len) {
         unsigned int l = piece_size(mr, len, xlat);
 
@@ -309,7 +310,7 @@ gm_result gm_region_access_piece(gm_region *mr, gm_addr xlat, uint8_t *buf, unsi
                                  bool is_write, gm_attrs attrs)
 {
     if (region_refuses(mr))
-        return refuse(mr, xlat, buf, size, is_write);
+        return gm_region_refuse(mr, xlat, buf, size, is_write);
     if (mr->kind == GM_KIND_RAM_DEVICE) {
         ram_device_piece(mr, xlat, buf, size, is_write);
         return GM_OK;

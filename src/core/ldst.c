@@ -26,6 +26,8 @@ static gm_result range_access_sized(gm_flatview *fv, const gm_flat_range *fr, gm
     gm_as *tas = NULL;
     gm_addr taddr = 0;
 
+    if (is_write && gm_range_refuses_write(fr))
+        return gm_region_refuse(fr->mr, xlat, bytes, size, true);
     if (fr->mr->kind == GM_KIND_IOMMU) {
         uint64_t left = gm_iommu_step(fr->mr, xlat, is_write, attrs, depth, &tas, &taddr);
 
@@ -35,7 +37,7 @@ static gm_result range_access_sized(gm_flatview *fv, const gm_flat_range *fr, gm
         /* Refused, or straddling IOMMU pages: split like gm_as_rw(). */
         return gm_flatview_rw_depth_rcu(fv, addr, attrs, bytes, size, is_write, depth);
     }
-    if (fr->mr->kind == GM_KIND_MAPPED && !(is_write && fr->readonly))
+    if (fr->mr->kind == GM_KIND_MAPPED)
         return gm_mod_rw(fr->mr, xlat, bytes, size, is_write, attrs);
     if (!gm_range_is_direct(fr, is_write))
         return gm_region_access_piece(fr->mr, xlat, bytes, size, is_write, attrs);

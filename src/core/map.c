@@ -175,9 +175,14 @@ static void *map_rcu(gm_as *as, gm_addr addr, uint64_t *plen, bool is_write, gm_
         *plen = 0;
         return NULL;
     }
+    if (is_write && gm_range_refuses_write(fr)) {
+        gm_log_guest(as->sys, "write map of read-only 0x%" PRIx64 " refused", addr);
+        *plen = 0;
+        return NULL;
+    }
     if (fr->mr->kind == GM_KIND_IOMMU)
         return map_iommu(fr, addr, plen, is_write, attrs, depth);
-    if (fr->mr->kind == GM_KIND_MAPPED && !(is_write && fr->readonly)) {
+    if (fr->mr->kind == GM_KIND_MAPPED) {
         gm_addr xlat = fr->offset_in_region + (addr - (gm_addr)fr->start);
 
         *plen = range_left(fr, addr, *plen);

@@ -71,15 +71,38 @@ static void *mod_map_piece(gm_region *mr, gm_addr xlat, uint64_t *len, bool is_w
     return host;
 }
 
+/* Copy one piece (never crossing a 4 KiB page, so a refusal costs only
+ * that page, as with mappings). */
+static gm_result mod_copy_piece(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t n,
+                                bool is_write, gm_attrs attrs)
+{
+    gm_result r = mr->mod_ops->copy(mr->opaque, xlat, buf, n, is_write, attrs);
+
+    if (r) {
+        gm_log_guest(mr->sys, "region '%s': %s copy at 0x%" PRIx64 " refused", mr->name,
+                     is_write ? "write" : "read", xlat);
+        if (!is_write)
+            memset(buf, 0, n);
+        return GM_ACCESS_ERROR;
+    }
+    if (is_write)
+        gm_mark_dirty(mr, xlat, n);
+    return GM_OK;
+}
+
 static gm_result mod_copy(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l, bool is_write,
                           gm_attrs attrs)
 {
-    gm_result r = mr->mod_ops->copy(mr->opaque, xlat, buf, l, is_write, attrs);
+    gm_result r = GM_OK;
 
-    if (r && !is_write)
-        memset(buf, 0, l);
-    if (!r && is_write)
-        gm_mark_dirty(mr, xlat, l);
+    while (l) {
+        uint64_t n = GM_MIN(gm_iommu_fault_len(xlat), l);
+
+        r |= mod_copy_piece(mr, xlat, buf, n, is_write, attrs);
+        xlat += n;
+        buf += n;
+        l -= n;
+    }
     return r;
 }
 

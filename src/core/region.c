@@ -8,9 +8,10 @@
  * region (gm_region_set_address) re-adds it, which also makes it the latest
  * of its priority, exactly as QEMU's memory_region_readd_subregion does.
  *
- * Invariants (checked on every add): no region is its own ancestor, no alias
- * leads back into the tree that contains it, and no walk of the tree goes
- * deeper than GM_MAX_NESTING levels, so every recursive walk is bounded.
+ * Invariants (checked on every add): no region is its own ancestor and no
+ * container chain is deeper than GM_MAX_NESTING. Aliases may point back up
+ * the tree, as in QEMU; every walk that follows them (rendering, the
+ * flat-view root) is bounded by GM_MAX_NESTING.
  *
  * Lifetime: the last gm_region_unref() defers the free to an RCU callback;
  * the callback detaches subregions under the writer lock, drops the alias
@@ -332,15 +333,15 @@ void gm_region_free_rcu_(struct rcu_head *head)
 
 /* ---- tree invariants --------------------------------------------------- */
 
+/* Does @needle lie in the containment subtree of @mr? Alias targets are not
+ * followed: an alias may show an ancestor of itself (QEMU allows it, and
+ * rendering is bounded by the clip window and GM_MAX_NESTING), but a region
+ * must never contain itself. */
 static bool reaches_depth_locked(const gm_region *mr, const gm_region *needle, int depth)
 {
     const gm_region *sub;
 
     if (mr == needle || depth > GM_MAX_NESTING)
-        return true;
-    /* An alias may have subregions of its own (never rendered, but part
-     * of the tree): follow both. */
-    if (mr->alias && reaches_depth_locked(mr->alias, needle, depth + 1))
         return true;
     TAILQ_FOREACH(sub, &mr->subregions, subregions_link) {
         if (reaches_depth_locked(sub, needle, depth + 1))

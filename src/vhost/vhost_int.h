@@ -86,7 +86,8 @@ struct gm_vhost_dev {
     gm_vhost_queue queues[VU_MAX_QUEUES];
 
     int log_fd;
-    uint8_t *log;                 /* SET_LOG_BASE area */
+    uint8_t *log;                 /* SET_LOG_BASE area (at log_offset in its mapping) */
+    uint64_t log_offset;
     uint64_t log_size;
     pthread_mutex_t log_lock;
 
@@ -126,7 +127,8 @@ int vu_inflight_set(gm_vhost_dev *dev, const vu_inflight *req, int fd);
 void vu_inflight_release(gm_vhost_dev *dev);
 int vu_inflight_queue_start(gm_vhost_queue *q);
 void vu_inflight_mark(gm_vhost_queue *q, uint16_t head);
-void vu_inflight_clear(gm_vhost_queue *q, uint16_t head, uint16_t used_idx);
+void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head);
+void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx);
 
 /* vhost_log.c */
 int vu_log_set_base(gm_vhost_dev *dev, const vu_log *log, int fd);

@@ -132,13 +132,14 @@ static void deadline_after(struct timespec *ts, unsigned int ms)
 /* Wait for an entry with @perm covering @iova; -1 on timeout or close. */
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
+    unsigned int gen = t->cancel_gen;
     struct timespec deadline;
     bool asked = false;
     int i;
 
     deadline_after(&deadline, t->miss_timeout_ms);
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
-        if (t->closing || t->backend_fd < 0)
+        if (t->closing || t->backend_fd < 0 || t->cancel_gen != gen)
             return -1;
         if (!asked) {
             send_miss_locked(t, iova, perm);
@@ -244,6 +245,14 @@ void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd)
     pthread_mutex_lock(&t->lock);
     t->backend_fd = fd;
     t->closing = false;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void vu_iotlb_cancel_waits(vu_iotlb_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->cancel_gen++;
+    pthread_cond_broadcast(&t->updated);
     pthread_mutex_unlock(&t->lock);
 }
 

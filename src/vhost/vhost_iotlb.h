@@ -31,6 +31,7 @@ typedef struct vu_iotlb_table {
     unsigned int nr;
     int backend_fd;               /* back-end channel, -1 if none */
     bool closing;                 /* connection going away: stop waiting */
+    unsigned int cancel_gen;      /* bumped to make current waiters give up */
     unsigned int miss_timeout_ms;
     gm_as *target;                /* the front-end's user addresses */
     gm_region *iommu;             /* IOMMU region translating through us */
@@ -44,5 +45,7 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg);
 void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd);
 /* Wake waiters; later misses fail at once (disconnect). */
 void vu_iotlb_close(vu_iotlb_table *t);
+/* Make the misses waiting now give up (a queue is being stopped). */
+void vu_iotlb_cancel_waits(vu_iotlb_table *t);
 
 #endif

@@ -160,12 +160,14 @@ typedef struct vu_log {
     uint64_t mmap_offset;
 } __attribute__((packed)) vu_log;
 
+/* Linux's struct vhost_iotlb_msg, with its tail padding: 32 bytes. */
 typedef struct vu_iotlb {
     uint64_t iova;
     uint64_t size;
     uint64_t uaddr;
     uint8_t perm;
     uint8_t type;
+    uint8_t padding[6];
 } __attribute__((packed)) vu_iotlb;
 
 typedef struct vu_config {
@@ -177,11 +179,13 @@ typedef struct vu_config {
 
 #define VU_CONFIG_HEADER 12u
 
+/* QEMU's VhostUserInflight, with its tail padding: 24 bytes. */
 typedef struct vu_inflight {
     uint64_t mmap_size;
     uint64_t mmap_offset;
     uint16_t num_queues;
     uint16_t queue_size;
+    uint32_t padding;
 } __attribute__((packed)) vu_inflight;
 
 /* The largest payload: a XEN_MMAP memory table. */
@@ -205,5 +209,11 @@ typedef struct vu_msg {
     int fds[VU_MAX_FDS];
     unsigned int nfds;
 } vu_msg;
+
+_Static_assert(sizeof(vu_vring_addr) == 40, "vhost_vring_addr");
+_Static_assert(sizeof(vu_iotlb) == 32, "vhost_iotlb_msg");
+_Static_assert(sizeof(vu_inflight) == 24, "VhostUserInflight");
+_Static_assert(sizeof(vu_single_region) == 40, "VhostUserMemRegMsg");
+_Static_assert(sizeof(vu_mem_table) == 8 + 8 * 32, "VhostUserMemory");
 
 #endif

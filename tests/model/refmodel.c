@@ -250,12 +250,70 @@ static bool rm_resolve_in(const struct rm_model *m, int r, rm_u128 off, bool ro,
     return true;
 }
 
+/* QEMU's memory_region_get_flatview_root: skip whole-size aliases (offset
+ * 0) and single covering children at address 0. The view then renders the
+ * chosen region at its own address, and flags of skipped regions are lost:
+ * QEMU's quirks, which guestmem reproduces on purpose. */
+static bool rm_single_covering_child(const struct rm_model *m, int r, int *child, int *found)
+{
+    const struct rm_snap *s = &m->snap;
+
+    *child = RM_NONE;
+    *found = 0;
+    for (int i = 0; i < s->nchild[r]; i++) {
+        int c = s->child[r][i];
+
+        if (!s->t[c].enabled)
+            continue;
+        if (++*found > 1) {
+            *child = RM_NONE;
+            return false;
+        }
+        if (!s->t[c].addr && s->t[r].size >= s->t[c].size)
+            *child = c;
+    }
+    return *child != RM_NONE;
+}
+
+static int rm_flatview_root(const struct rm_model *m, int r)
+{
+    const struct rm_snap *s = &m->snap;
+
+    for (int steps = 0; steps < 256; steps++) {
+        const struct rm_topo *t = &s->t[r];
+        int child, found;
+
+        if (!t->exists || !t->enabled)
+            return RM_NONE;
+        if (m->r[r].kind == RM_ALIAS) {
+            int tg = m->r[r].target;
+
+            if (t->alias_offset || t->size < s->t[tg].size)
+                return r;
+            r = tg;
+            continue;
+        }
+        if (rm_terminates(m->r[r].kind))
+            return r;
+        if (rm_single_covering_child(m, r, &child, &found)) {
+            r = child;
+            continue;
+        }
+        return found ? r : RM_NONE;
+    }
+    return r;
+}
+
 void rm_resolve(const struct rm_model *m, int root, rm_u128 addr, struct rm_hit *hit)
 {
+    int eff = rm_flatview_root(m, root);
+    rm_u128 base = eff == RM_NONE ? 0 : m->snap.t[eff].addr;
+
     hit->leaf = RM_NONE;
     hit->off = 0;
     hit->readonly = false;
-    if (addr >= RM_2_64 || !rm_resolve_in(m, root, addr, false, hit))
+    if (eff == RM_NONE || addr >= RM_2_64 || addr < base ||
+        !rm_resolve_in(m, eff, addr - base, false, hit))
         hit->leaf = RM_NONE;
 }
 
@@ -264,9 +322,11 @@ void rm_resolve(const struct rm_model *m, int root, rm_u128 addr, struct rm_hit 
  * (I/O, ROM device, RAM device) still reach them, as in QEMU, where
  * read-only only decides whether RAM may be written directly.
  */
+/* A read-only view refuses writes to memory (RAM, ROM, RAM devices);
+ * I/O and ROM-device callbacks still receive them, as in QEMU. */
 static bool rm_ro_refuses(enum rm_kind kind)
 {
-    return kind == RM_RAM || kind == RM_ROM;
+    return kind == RM_RAM || kind == RM_ROM || kind == RM_RAMD;
 }
 
 unsigned int rm_read_byte(const struct rm_model *m, const struct rm_hit *hit, uint8_t *val)
@@ -434,8 +494,11 @@ int rm_boundaries(const struct rm_model *m, int root, uint64_t *out, int max)
     struct rm_walk w = { .m = m, .out = out, .max = max, .budget = RM_WALK_BUDGET };
     int n = 0;
 
+    int eff = rm_flatview_root(m, root);
+
     rm_walk_add(&w, 0);
-    rm_walk(&w, root, 0, 0, (rm_i128)RM_2_64);
+    if (eff != RM_NONE)
+        rm_walk(&w, eff, (rm_i128)m->snap.t[eff].addr, 0, (rm_i128)RM_2_64);
     if (w.overflow)
         return -1;
     qsort(out, w.n, sizeof(*out), rm_cmp_u64);

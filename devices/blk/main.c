@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guestmem-vhost-blk: a vhost-user-blk back-end whose every guest-memory
+ * access goes through guestmem, including vIOMMU (IOTLB) and Xen grants.
+ *
+ * Follows QEMU's conventions for back-end programs
+ * (docs/interop/vhost-user.json): --socket-path or --fd, and
+ * --print-capabilities. It serves one front-end connection at a time and
+ * waits for the next when one ends, so a front-end that reconnects (or a
+ * back-end restarted after a crash, with QEMU's reconnect) carries on.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "blk_device.h"
+
+#define DEFAULT_RAM_DISK (64ull << 20)
+
+typedef struct blk_options {
+    const char *socket_path;
+    int fd;
+    const char *file;
+    uint64_t ram_size;
+    bool readonly;
+    unsigned int queues;
+    bool iommu;
+    enum gm_vhost_grants grants;
+    bool once;
+    bool verbose;
+} blk_options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: guestmem-vhost-blk (--socket-path PATH | --fd FD) [options]\n"
+            "       guestmem-vhost-blk --print-capabilities\n"
+            "\n"
+            "  -s, --socket-path PATH  listen on this Unix socket\n"
+            "      --fd FD             serve an already connected/listening socket\n"
+            "  -b, --blk-file FILE     raw image to serve (default: a RAM disk)\n"
+            "      --ram-size BYTES    size of the RAM disk (default 64 MiB; K/M/G suffixes)\n"
+            "  -r, --read-only         refuse writes (VIRTIO_BLK_F_RO)\n"
+            "  -q, --num-queues N      queues offered (default 1, at most 64)\n"
+            "      --iommu             offer VIRTIO_F_IOMMU_PLATFORM (vIOMMU guests)\n"
+            "      --xen-grants MODE   serve XEN_MMAP grant regions: emulated or xen\n"
+            "      --once              exit after the first connection ends\n"
+            "  -v, --verbose           log debug messages\n"
+            "      --print-capabilities  print the JSON capabilities and exit\n"
+            "  -h, --help              this text\n");
+}
+
+static int print_capabilities(void)
+{
+    printf("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
+           "    \"blk-file\"\n  ]\n}\n");
+    return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    unsigned int shift = 0;
+
+    if (end == s)
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end)
+        return -1;
+    if (shift && end[1])
+        return -1;
+    if (v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+enum { OPT_FD = 256, OPT_RAM, OPT_IOMMU, OPT_XEN, OPT_ONCE, OPT_CAPS };
+
+static const struct option long_opts[] = {
+    { "socket-path", required_argument, NULL, 's' },
+    { "fd", required_argument, NULL, OPT_FD },
+    { "blk-file", required_argument, NULL, 'b' },
+    { "ram-size", required_argument, NULL, OPT_RAM },
+    { "read-only", no_argument, NULL, 'r' },
+    { "num-queues", required_argument, NULL, 'q' },
+    { "iommu", no_argument, NULL, OPT_IOMMU },
+    { "xen-grants", required_argument, NULL, OPT_XEN },
+    { "once", no_argument, NULL, OPT_ONCE },
+    { "verbose", no_argument, NULL, 'v' },
+    { "print-capabilities", no_argument, NULL, OPT_CAPS },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int parse_option(blk_options *o, int c, const char *arg)
+{
+    char *end;
+
+    switch (c) {
+    case 's': o->socket_path = arg; return 0;
+    case OPT_FD:
+        o->fd = (int)strtol(arg, &end, 10);
+        return *end || o->fd < 0 ? -1 : 0;
+    case 'b': o->file = arg; return 0;
+    case OPT_RAM: return parse_size(arg, &o->ram_size);
+    case 'r': o->readonly = true; return 0;
+    case 'q':
+        o->queues = (unsigned int)strtoul(arg, &end, 10);
+        return *end || !o->queues || o->queues > 64 ? -1 : 0;
+    case OPT_IOMMU: o->iommu = true; return 0;
+    case OPT_XEN:
+        if (!strcmp(arg, "emulated"))
+            o->grants = GM_VHOST_GRANTS_EMULATED;
+        else if (!strcmp(arg, "xen"))
+            o->grants = GM_VHOST_GRANTS_XEN;
+        else
+            return -1;
+        return 0;
+    case OPT_ONCE: o->once = true; return 0;
+    case 'v': o->verbose = true; return 0;
+    default: return -1;
+    }
+}
+
+static int parse_args(int argc, char **argv, blk_options *o)
+{
+    int c;
+
+    *o = (blk_options){ .fd = -1, .ram_size = DEFAULT_RAM_DISK, .queues = 1 };
+    while ((c = getopt_long(argc, argv, "s:b:rq:vh", long_opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            exit(0);
+        }
+        if (c == OPT_CAPS)
+            exit(print_capabilities());
+        if (parse_option(o, c, optarg)) {
+            fprintf(stderr, "guestmem-vhost-blk: invalid option or value%s%s\n",
+                    optarg ? ": " : "", optarg ? optarg : "");
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc || (!o->socket_path) == (o->fd < 0)) {
+        fprintf(stderr, "guestmem-vhost-blk: give exactly one of --socket-path and --fd\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static void log_line(void *opaque, enum gm_log_level level, const char *msg)
+{
+    static const char *const names[] = { "error", "guest error", "warning", "debug" };
+
+    (void)opaque;
+    fprintf(stderr, "guestmem-vhost-blk: %s: %s\n", names[level], msg);
+}
+
+static int open_disk(const blk_options *o, blk_disk *d)
+{
+    int err = o->file ? blk_disk_open_file(d, o->file, o->readonly)
+                      : blk_disk_open_ram(d, o->ram_size);
+
+    if (err)
+        fprintf(stderr, "guestmem-vhost-blk: cannot open %s: %s\n",
+                o->file ? o->file : "RAM disk", strerror(-err));
+    if (!err && !o->file)
+        d->readonly = o->readonly;
+    return err;
+}
+
+/* Accept connections on a listening socket, one at a time. */
+static int serve(gm_vhost_dev *dev, int listen_fd, bool once)
+{
+    for (;;) {
+        int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (conn < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("guestmem-vhost-blk: accept");
+            return 1;
+        }
+        fprintf(stderr, "guestmem-vhost-blk: front-end connected\n");
+        gm_vhost_dev_run(dev, conn);
+        fprintf(stderr, "guestmem-vhost-blk: front-end disconnected\n");
+        if (once)
+            return 0;
+    }
+}
+
+/* --fd may be a listening socket or an already connected one. */
+static int serve_fd(gm_vhost_dev *dev, int fd, bool once)
+{
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+        return serve(dev, fd, once);
+    return gm_vhost_dev_run(dev, fd) ? 1 : 0;
+}
+
+static int run(const blk_options *o, blk_device *b)
+{
+    gm_vhost_config cfg = { .num_queues = o->queues, .config_size = BLK_CONFIG_SIZE,
+                            .offer_iommu = o->iommu, .grants = o->grants };
+    gm_vhost_device_ops ops = *blk_device_ops();
+    gm_vhost_dev *dev;
+    int fd, ret;
+
+    ops.features = blk_device_features(b);
+    dev = gm_vhost_dev_new(&cfg, &ops, b);
+    if (!dev) {
+        perror("guestmem-vhost-blk: device");
+        return 1;
+    }
+    gm_system_set_log(gm_vhost_dev_system(dev), log_line, NULL, o->verbose);
+    fd = o->socket_path ? gm_vhost_listen(o->socket_path) : o->fd;
+    if (fd < 0) {
+        fprintf(stderr, "guestmem-vhost-blk: cannot listen on %s: %s\n", o->socket_path,
+                strerror(-fd));
+        gm_vhost_dev_free(dev);
+        return 1;
+    }
+    fprintf(stderr, "guestmem-vhost-blk: serving %s (%llu MiB%s, %u queue%s%s) on %s\n",
+            o->file ? o->file : "RAM disk", (unsigned long long)(b->disk.size >> 20),
+            b->disk.readonly ? ", read-only" : "", o->queues, o->queues > 1 ? "s" : "",
+            o->iommu ? ", IOMMU" : "", o->socket_path ? o->socket_path : "fd");
+    ret = o->socket_path ? serve(dev, fd, o->once) : serve_fd(dev, fd, o->once);
+    gm_vhost_dev_free(dev);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    blk_device b = { 0 };
+    blk_options o;
+    int ret;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_args(argc, argv, &o))
+        return 2;
+    if (open_disk(&o, &b.disk))
+        return 1;
+    b.num_queues = o.queues;
+    snprintf(b.serial, sizeof(b.serial), "guestmem-%d", (int)getpid());
+    ret = run(&o, &b);
+    fprintf(stderr, "guestmem-vhost-blk: %llu requests, %llu errors\n",
+            (unsigned long long)b.requests, (unsigned long long)b.errors);
+    blk_disk_close(&b.disk);
+    return ret;
+}

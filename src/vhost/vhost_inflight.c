@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * In-flight request tracking (GET/SET_INFLIGHT_FD), so a restarted back-end
+ * can finish what a crashed one had taken.
+ *
+ * The back-end allocates the shared area (a memfd), QEMU keeps it across
+ * back-end restarts and hands it back with SET_INFLIGHT_FD. Layout per
+ * queue, QEMU's split-ring format: a 16-byte header (features, version,
+ * desc_num, last_batch_head, used_idx) and one 16-byte state per
+ * descriptor (inflight flag, next, counter), padded to 64 bytes.
+ *
+ * Pop marks the head in flight (counter first, then the flag); push links
+ * the head as the last batch before the used index moves, then clears the
+ * flag and records the new used index. On restart, a used index that moved
+ * without the record means the last batch completed: its flag is cleared.
+ * The requests still marked in flight are exactly those between the used
+ * index and what the crashed back-end had taken, in order (each queue is
+ * processed in order), so the ring is rewound to the used index and they
+ * are popped again from the available ring.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vhost/vhost_int.h"
+
+#define INFLIGHT_ALIGN 64u
+
+static uint64_t queue_region_size(uint16_t queue_size)
+{
+    uint64_t bytes = sizeof(vu_inflight_queue) + (uint64_t)queue_size * sizeof(vu_inflight_desc);
+
+    return (bytes + INFLIGHT_ALIGN - 1) & ~(uint64_t)(INFLIGHT_ALIGN - 1);
+}
+
+static bool geometry_ok(const gm_vhost_dev *dev, uint16_t num_queues, uint16_t queue_size)
+{
+    return num_queues && num_queues <= dev->cfg.num_queues && queue_size &&
+           queue_size <= GM_VIRTQ_MAX_SIZE && !(queue_size & (queue_size - 1));
+}
+
+static void install(gm_vhost_dev *dev, int fd, uint8_t *area, uint64_t size, uint16_t nq,
+                    uint16_t qs)
+{
+    vu_inflight_release(dev);
+    dev->inflight_fd = fd;
+    dev->inflight = area;
+    dev->inflight_size = size;
+    dev->inflight_num_queues = nq;
+    dev->inflight_queue_size = qs;
+}
+
+int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *reply, int *fd_out)
+{
+    uint64_t qsize, size;
+    uint8_t *area;
+    int fd;
+
+    if (!geometry_ok(dev, req->num_queues, req->queue_size))
+        return -EINVAL;
+    qsize = queue_region_size(req->queue_size);
+    size = qsize * req->num_queues;
+    fd = memfd_create("guestmem-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
+        (area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+        int err = -errno;
+
+        if (fd >= 0)
+            close(fd);
+        return err;
+    }
+    for (uint16_t i = 0; i < req->num_queues; i++) {
+        vu_inflight_queue *iq = (vu_inflight_queue *)(area + i * qsize);
+
+        iq->version = 1;
+        iq->desc_num = req->queue_size;
+    }
+    install(dev, fd, area, size, req->num_queues, req->queue_size);
+    *reply = (vu_inflight){ size, 0, req->num_queues, req->queue_size, 0 };
+    *fd_out = fd;
+    return 0;
+}
+
+int vu_inflight_set(gm_vhost_dev *dev, const vu_inflight *req, int fd)
+{
+    uint64_t size;
+    struct stat st;
+    uint8_t *area;
+
+    if (fd < 0 || !geometry_ok(dev, req->num_queues, req->queue_size))
+        goto fail;
+    size = queue_region_size(req->queue_size) * req->num_queues;
+    if (req->mmap_size != size || req->mmap_offset % 4096 || fstat(fd, &st) < 0 ||
+        !S_ISREG(st.st_mode) || (uint64_t)st.st_size < req->mmap_offset + size)
+        goto fail;
+    area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)req->mmap_offset);
+    if (area == MAP_FAILED)
+        goto fail;
+    install(dev, fd, area, size, req->num_queues, req->queue_size);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return -EINVAL;
+}
+
+void vu_inflight_release(gm_vhost_dev *dev)
+{
+    for (unsigned int i = 0; i < VU_MAX_QUEUES; i++)
+        dev->queues[i].inflight = NULL;
+    if (dev->inflight)
+        munmap(dev->inflight, dev->inflight_size);
+    if (dev->inflight_fd >= 0)
+        close(dev->inflight_fd);
+    dev->inflight = NULL;
+    dev->inflight_fd = -1;
+}
+
+/* Count in-flight heads, after settling an interrupted last batch. */
+static unsigned int recover(vu_inflight_queue *iq, uint16_t used_idx)
+{
+    unsigned int inuse = 0;
+
+    if (iq->used_idx != used_idx) {
+        if (iq->last_batch_head < iq->desc_num)
+            iq->desc[iq->last_batch_head].inflight = 0;
+        iq->used_idx = used_idx;
+    }
+    for (unsigned int i = 0; i < iq->desc_num; i++) {
+        inuse += iq->desc[i].inflight == 1;
+        iq->desc[i].inflight = 0;
+    }
+    return inuse;
+}
+
+int vu_inflight_queue_start(gm_vhost_queue *q)
+{
+    gm_vhost_dev *dev = q->dev;
+    vu_inflight_queue *iq;
+    uint16_t used_idx;
+    unsigned int inuse;
+
+    q->inflight = NULL;
+    if (!dev->inflight || q->idx >= dev->inflight_num_queues ||
+        dev->inflight_queue_size != q->num)
+        return 0;
+    iq = (vu_inflight_queue *)(dev->inflight + q->idx * queue_region_size(q->num));
+    if (iq->desc_num != q->num)
+        return 0;
+    if (iq->version != 1) {
+        /* Fresh area from another back-end: start clean. */
+        memset(iq->desc, 0, (size_t)q->num * sizeof(vu_inflight_desc));
+        iq->version = 1;
+    }
+    used_idx = gm_virtq_get_used_idx(q->vq);
+    inuse = recover(iq, used_idx);
+    if (inuse) {
+        gm_log(dev->sys, GM_LOG_WARNING, "queue %u: resubmitting %u in-flight requests", q->idx,
+               inuse);
+        gm_virtq_set_last_avail_idx(q->vq, used_idx);
+        __atomic_add_fetch(&dev->stats.resubmitted, inuse, __ATOMIC_RELAXED);
+    }
+    q->inflight = iq;
+    return 0;
+}
+
+void vu_inflight_mark(gm_vhost_queue *q, uint16_t head)
+{
+    vu_inflight_queue *iq = q->inflight;
+
+    if (!iq || head >= iq->desc_num)
+        return;
+    iq->desc[head].counter = ++q->inflight_counter;
+    __atomic_store_n(&iq->desc[head].inflight, 1, __ATOMIC_RELEASE);
+}
+
+void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head)
+{
+    vu_inflight_queue *iq = q->inflight;
+
+    if (!iq || head >= iq->desc_num)
+        return;
+    iq->desc[head].next = iq->last_batch_head;
+    __atomic_store_n(&iq->last_batch_head, head, __ATOMIC_RELEASE);
+}
+
+void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx)
+{
+    vu_inflight_queue *iq = q->inflight;
+
+    if (!iq || head >= iq->desc_num)
+        return;
+    __atomic_store_n(&iq->desc[head].inflight, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&iq->used_idx, used_idx, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user queues: starting, running and stopping one thread per ring.
+ *
+ * A ring starts when the front-end sets its kick fd (after size, addresses
+ * and base) and stops on GET_VRING_BASE or reset. Its thread sleeps in
+ * poll() on the kick eventfd and a private wake eventfd; on a kick it
+ * refreshes the ring caches if the memory table or the IOTLB changed, and
+ * lets the device handle the ring if it is enabled. Stop sets `stopping`,
+ * wakes the thread and joins it, so the device never runs after GET_VRING_BASE
+ * replied.
+ *
+ * Ring addresses are user addresses of the front-end (translated to guest
+ * physical through the memory table) or, with VIRTIO_F_IOMMU_PLATFORM, IOVAs
+ * used as they are in the IOTLB-backed address space.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vhost/vhost_int.h"
+
+void vu_queue_init(gm_vhost_queue *q, gm_vhost_dev *dev, unsigned int idx)
+{
+    memset(q, 0, sizeof(*q));
+    q->dev = dev;
+    q->idx = idx;
+    q->kick_fd = q->call_fd = q->err_fd = -1;
+    q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_mutex_init(&q->call_lock, NULL);
+}
+
+static void wake(gm_vhost_queue *q)
+{
+    uint64_t one = 1;
+
+    if (write(q->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        gm_log(q->dev->sys, GM_LOG_WARNING, "queue %u: wake failed", q->idx);
+}
+
+static void drain(int fd)
+{
+    uint64_t v;
+
+    while (fd >= 0 && read(fd, &v, sizeof(v)) == sizeof(v))
+        ;
+}
+
+static gm_as *queue_as(gm_vhost_dev *dev)
+{
+    return vu_has_feature(dev, VIRTIO_F_IOMMU_PLATFORM) ? dev->dma_as : dev->mem.gpa_as;
+}
+
+static int ring_addr(gm_vhost_dev *dev, uint64_t a, gm_addr *out)
+{
+    if (vu_has_feature(dev, VIRTIO_F_IOMMU_PLATFORM)) {
+        *out = a;
+        return 0;
+    }
+    return vu_mem_uaddr_to_gpa(&dev->mem, a, out);
+}
+
+static void virtq_log_to_system(void *opaque, enum gm_log_level level, const char *msg)
+{
+    gm_vhost_queue *q = opaque;
+
+    gm_log(q->dev->sys, level, "queue %u: %s", q->idx, msg);
+}
+
+static int create_virtq(gm_vhost_queue *q)
+{
+    gm_vhost_dev *dev = q->dev;
+    gm_virtq_config cfg = { .size = q->num, .features = dev->features };
+    int err;
+
+    if (ring_addr(dev, q->addr.desc, &cfg.desc_addr) ||
+        ring_addr(dev, q->addr.avail, &cfg.avail_addr) ||
+        ring_addr(dev, q->addr.used, &cfg.used_addr))
+        return -EFAULT;
+    q->as = queue_as(dev);
+    err = gm_virtq_new(q->as, &cfg, &q->vq);
+    if (err)
+        return err;
+    gm_virtq_set_log(q->vq, virtq_log_to_system, q);
+    gm_virtq_set_last_avail_idx(q->vq, q->base);
+    return 0;
+}
+
+static void handle_if_enabled(gm_vhost_queue *q)
+{
+    if (__atomic_exchange_n(&q->refresh, 0, __ATOMIC_ACQ_REL))
+        gm_virtq_refresh(q->vq);
+    if (__atomic_load_n(&q->enabled, __ATOMIC_ACQUIRE) && !gm_virtq_is_broken(q->vq))
+        q->dev->ops->handle(q->dev->opaque, q);
+}
+
+/* Set the ring up on the queue's own thread: reading the used ring may
+ * need an IOTLB miss answered on the connection the message thread serves,
+ * so the message thread must never wait for guest memory. */
+static bool queue_setup(gm_vhost_queue *q)
+{
+    int err = create_virtq(q);
+
+    if (!err)
+        err = vu_inflight_queue_start(q);
+    if (err) {
+        gm_log(q->dev->sys, GM_LOG_GUEST_ERROR, "queue %u: cannot start: %s", q->idx,
+               strerror(-err));
+        gm_virtq_free(q->vq);
+        q->vq = NULL;
+    }
+    return !err;
+}
+
+static void *queue_thread(void *arg)
+{
+    gm_vhost_queue *q = arg;
+    struct pollfd pfd[2] = { { q->kick_fd, POLLIN, 0 }, { q->wake_fd, POLLIN, 0 } };
+    bool ready = queue_setup(q);
+
+    if (ready)
+        handle_if_enabled(q);   /* requests made before the kick fd was set */
+    while (!__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE)) {
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            break;
+        drain(q->kick_fd);
+        drain(q->wake_fd);
+        if (ready && !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
+            handle_if_enabled(q);
+    }
+    return NULL;
+}
+
+int vu_queue_start(gm_vhost_queue *q)
+{
+    int err;
+
+    if (q->running)
+        return 0;
+    if (!q->num || q->kick_fd < 0 || q->wake_fd < 0)
+        return -EINVAL;
+    q->stopping = 0;
+    err = -pthread_create(&q->thread, NULL, queue_thread, q);
+    if (err)
+        return err;
+    q->running = true;
+    return 0;
+}
+
+void vu_queue_stop(gm_vhost_queue *q)
+{
+    if (!q->running)
+        return;
+    __atomic_store_n(&q->stopping, 1, __ATOMIC_RELEASE);
+    wake(q);
+    vu_iotlb_cancel_waits(&q->dev->iotlb);
+    pthread_join(q->thread, NULL);
+    q->running = false;
+    if (q->vq)
+        q->base = gm_virtq_get_last_avail_idx(q->vq);
+    gm_virtq_free(q->vq);
+    q->vq = NULL;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+void vu_queue_reset(gm_vhost_queue *q)
+{
+    vu_queue_stop(q);
+    close_fd(&q->kick_fd);
+    close_fd(&q->err_fd);
+    vu_queue_set_call(q, -1);
+    q->num = 0;
+    q->base = 0;
+    q->inflight = NULL;
+    memset(&q->addr, 0, sizeof(q->addr));
+    __atomic_store_n(&q->enabled, 0, __ATOMIC_RELEASE);
+}
+
+void vu_queue_set_call(gm_vhost_queue *q, int fd)
+{
+    int old;
+
+    pthread_mutex_lock(&q->call_lock);
+    old = q->call_fd;
+    q->call_fd = fd;
+    pthread_mutex_unlock(&q->call_lock);
+    if (old >= 0)
+        close(old);
+}
+
+void vu_queue_set_enabled(gm_vhost_queue *q, bool enabled)
+{
+    __atomic_store_n(&q->enabled, enabled ? 1 : 0, __ATOMIC_RELEASE);
+    if (q->running)
+        wake(q);
+}
+
+void vu_queue_refresh_all(gm_vhost_dev *dev)
+{
+    for (unsigned int i = 0; i < dev->cfg.num_queues; i++) {
+        gm_vhost_queue *q = &dev->queues[i];
+
+        if (q->running) {
+            /* Before the ring is set up, the thread reads fresh state anyway. */
+            __atomic_store_n(&q->refresh, 1, __ATOMIC_RELEASE);
+            wake(q);
+        }
+    }
+}
+
+/* ---- the device's side ------------------------------------------------ */
+
+int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
+{
+    int ret = gm_virtq_pop(q->vq, elem);
+
+    if (ret == 1) {
+        VU_STAT(q->dev, requests);
+        vu_inflight_mark(q, elem->head);
+    }
+    return ret;
+}
+
+int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t written)
+{
+    int ret;
+
+    vu_log_sync(q->dev);
+    vu_inflight_before_push(q, elem->head);
+    ret = gm_virtq_push_elem(q->vq, elem, written);
+    if (!ret)
+        vu_inflight_after_push(q, elem->head, gm_virtq_get_used_idx(q->vq));
+    return ret;
+}
+
+void gm_vhost_queue_notify(gm_vhost_queue *q)
+{
+    uint64_t one = 1;
+
+    if (!gm_virtq_should_notify(q->vq))
+        return;
+    pthread_mutex_lock(&q->call_lock);
+    if (q->call_fd >= 0 && write(q->call_fd, &one, sizeof(one)) == sizeof(one))
+        VU_STAT(q->dev, notifications);
+    pthread_mutex_unlock(&q->call_lock);
+}
+
+gm_as *gm_vhost_queue_as(gm_vhost_queue *q)
+{
+    return q->as;
+}
+
+unsigned int gm_vhost_queue_index(const gm_vhost_queue *q)
+{
+    return q->idx;
+}
+
+gm_virtq *gm_vhost_queue_virtq(gm_vhost_queue *q)
+{
+    return q->vq;
+}
