@@ -183,6 +183,21 @@ static int open_disk(const blk_options *o, blk_disk *d)
     return err;
 }
 
+static void print_stats(gm_vhost_dev *dev)
+{
+    gm_vhost_stats st;
+
+    gm_vhost_dev_get_stats(dev, &st);
+    fprintf(stderr,
+            "guestmem-vhost-blk: stats: messages=%llu requests=%llu resubmitted=%llu "
+            "notifications=%llu iotlb_misses=%llu iotlb_updates=%llu iotlb_invalidations=%llu "
+            "iotlb_timeouts=%llu\n",
+            (unsigned long long)st.messages, (unsigned long long)st.requests,
+            (unsigned long long)st.resubmitted, (unsigned long long)st.notifications,
+            (unsigned long long)st.iotlb_misses, (unsigned long long)st.iotlb_updates,
+            (unsigned long long)st.iotlb_invalidations, (unsigned long long)st.iotlb_timeouts);
+}
+
 /* Accept connections on a listening socket, one at a time. */
 static int serve(gm_vhost_dev *dev, int listen_fd, bool once)
 {
@@ -198,6 +213,7 @@ static int serve(gm_vhost_dev *dev, int listen_fd, bool once)
         fprintf(stderr, "guestmem-vhost-blk: front-end connected\n");
         gm_vhost_dev_run(dev, conn);
         fprintf(stderr, "guestmem-vhost-blk: front-end disconnected\n");
+        print_stats(dev);
         if (once)
             return 0;
     }
@@ -209,9 +225,13 @@ static int serve_fd(gm_vhost_dev *dev, int fd, bool once)
     int listening = 0;
     socklen_t len = sizeof(listening);
 
+    int ret;
+
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
         return serve(dev, fd, once);
-    return gm_vhost_dev_run(dev, fd) ? 1 : 0;
+    ret = gm_vhost_dev_run(dev, fd) ? 1 : 0;
+    print_stats(dev);
+    return ret;
 }
 
 static int run(const blk_options *o, blk_device *b)
