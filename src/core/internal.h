@@ -280,6 +280,10 @@ bool gm_range_refuses_write(const gm_flat_range *fr);
 /* Refuse an access: zeros for reads, GM_DECODE_ERROR, a guest-error line. */
 gm_result gm_region_refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len,
                            bool is_write);
+/* A refused translation or mapping fails its piece up to the end of its
+ * 4 KiB page: zeros for reads; returns the bytes failed (caller ORs
+ * GM_ACCESS_ERROR). */
+uint64_t gm_refuse_to_page_end(gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write);
 /* Direct host access allowed for this range and direction? */
 bool gm_range_is_direct(const gm_flat_range *fr, bool is_write);
 /* Access @len bytes at @xlat of a non-direct region (splitting as needed). */

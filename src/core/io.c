@@ -274,6 +274,15 @@ static bool region_refuses(const gm_region *mr)
            mr->kind == GM_KIND_MAPPED || (mr->kind == GM_KIND_IO && !mr->ops);
 }
 
+uint64_t gm_refuse_to_page_end(gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write)
+{
+    uint64_t n = GM_MIN(gm_iommu_fault_len(xlat), len);
+
+    if (!is_write)
+        memset(buf, 0, n);
+    return n;
+}
+
 gm_result gm_region_refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len,
                            bool is_write)
 {

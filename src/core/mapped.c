@@ -124,9 +124,7 @@ gm_result gm_mod_rw(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l, bool 
             if (is_write)
                 gm_mark_dirty(mr, xlat, n);
         } else {
-            n = GM_MIN(gm_iommu_fault_len(xlat), l);
-            if (!is_write)
-                memset(buf, 0, n);
+            n = gm_refuse_to_page_end(xlat, buf, l, is_write);
             r |= GM_ACCESS_ERROR;
         }
         xlat += n;

@@ -67,6 +67,16 @@ static void region_release_memory(gm_region *mr)
     free(mr);
 }
 
+/* Undo region_alloc() after a failed mapping; errno is kept. */
+static gm_region *release_keep_errno(gm_region *mr)
+{
+    int err = errno;
+
+    region_release_memory(mr);
+    errno = err;
+    return NULL;
+}
+
 /* Register RAM in the host map and start global logging if it is on. */
 static gm_region *ram_finish(gm_region *mr)
 {
@@ -113,12 +123,8 @@ gm_region *gm_region_new_ram(gm_system *sys, const char *name, uint64_t size)
         return NULL;
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
              -1, 0);
-    if (p == MAP_FAILED) {
-        int err = errno;
-        region_release_memory(mr);
-        errno = err;
-        return NULL;
-    }
+    if (p == MAP_FAILED)
+        return release_keep_errno(mr);
     mr->ram = p;
     mr->ram_len = size;
     mr->backing = GM_RAM_ANON;
@@ -143,12 +149,8 @@ gm_region *gm_region_new_ram_from_fd(gm_system *sys, const char *name, uint64_t 
     p = mr->fd < 0 ? MAP_FAILED
                    : mmap(NULL, size, PROT_READ | PROT_WRITE,
                           shared ? MAP_SHARED : MAP_PRIVATE, mr->fd, (off_t)offset);
-    if (p == MAP_FAILED) {
-        int err = errno;
-        region_release_memory(mr);
-        errno = err;
-        return NULL;
-    }
+    if (p == MAP_FAILED)
+        return release_keep_errno(mr);
     mr->ram = p;
     mr->ram_len = size;
     mr->fd_offset = offset;

@@ -163,26 +163,30 @@ static void hash_insert(gm_mapcache *mc, mc_entry *e)
     pthread_spin_unlock(lock);
 }
 
+/* Unlink @e from its chain. Caller holds the stripe lock. */
+static void chain_unlink(gm_mapcache *mc, mc_entry *e, unsigned int bucket)
+{
+    for (mc_entry **pp = &mc->buckets[bucket]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == e) {
+            *pp = e->hnext;
+            return;
+        }
+    }
+}
+
 /* Unlink @e if it has no users; true if it was unlinked. */
 static bool hash_remove_unpinned(gm_mapcache *mc, mc_entry *e)
 {
     unsigned int bucket = bucket_of(e->b, e->first, e->writable);
     pthread_spinlock_t *lock = stripe_of(mc, bucket);
-    bool removed = false;
-
     int idle = 0;
+    bool removed;
 
     pthread_spin_lock(lock);
-    if (__atomic_compare_exchange_n(&e->state, &idle, MC_RELEASED, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED)) {
-        for (mc_entry **pp = &mc->buckets[bucket]; *pp; pp = &(*pp)->hnext) {
-            if (*pp == e) {
-                *pp = e->hnext;
-                removed = true;
-                break;
-            }
-        }
-    }
+    removed = __atomic_compare_exchange_n(&e->state, &idle, MC_RELEASED, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED);
+    if (removed)
+        chain_unlink(mc, e, bucket);
     pthread_spin_unlock(lock);
     return removed;
 }
@@ -195,12 +199,7 @@ static void hash_doom(gm_mapcache *mc, mc_entry *e)
     pthread_spinlock_t *lock = stripe_of(mc, bucket);
 
     pthread_spin_lock(lock);
-    for (mc_entry **pp = &mc->buckets[bucket]; *pp; pp = &(*pp)->hnext) {
-        if (*pp == e) {
-            *pp = e->hnext;
-            break;
-        }
-    }
+    chain_unlink(mc, e, bucket);
     __atomic_add_fetch(&e->state, 1 + MC_DOOMED, __ATOMIC_SEQ_CST);
     pthread_spin_unlock(lock);
 }
