@@ -193,6 +193,21 @@ GM_EXPORT int gm_iommu_register_notifier(gm_region *mr, gm_iommu_notifier *n);
 GM_EXPORT void gm_iommu_unregister_notifier(gm_iommu_notifier *n);
 
 /**
+ * gm_iommu_replay() - send @n a GM_IOMMU_MAP for every current translation
+ * in its range (QEMU's default memory_region_iommu_replay).
+ * @mr: an IOMMU region
+ * @n: a notifier (registered or not); only its range, index and callback are used
+ * @granularity: page size to probe: a power of two, at least 4096
+ *
+ * Calls the translate callback directly (bypassing the IOTLB) for each page
+ * of [@n->start, @n->last]; pages without access are skipped.
+ * Return: 0, -EINVAL (not an IOMMU region, bad granularity), -E2BIG (more
+ * than 2^24 pages to probe).
+ * Context: as gm_iommu_notify().
+ */
+GM_EXPORT int gm_iommu_replay(gm_region *mr, gm_iommu_notifier *n, uint64_t granularity);
+
+/**
  * gm_iommu_get_stats() - read @mr's IOTLB counters.
  * @mr: an IOMMU region
  * @stats: filled in (zeros for other kinds)

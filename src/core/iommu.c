@@ -305,6 +305,30 @@ void gm_iommu_unregister_notifier(gm_iommu_notifier *n)
     n->next_ = NULL;
 }
 
+#define IOMMU_REPLAY_MAX_PAGES (1ull << 24)
+
+int gm_iommu_replay(gm_region *mr, gm_iommu_notifier *n, uint64_t granularity)
+{
+    gm_addr first, last;
+
+    if (mr->kind != GM_KIND_IOMMU || !n->notify || granularity < 4096 ||
+        (granularity & (granularity - 1)) || n->start > n->last)
+        return -EINVAL;
+    first = n->start & ~(granularity - 1);
+    last = n->last & ~(granularity - 1);
+    if ((last - first) / granularity >= IOMMU_REPLAY_MAX_PAGES)
+        return -E2BIG;
+    for (gm_addr a = first;; a += granularity) {
+        gm_iotlb_entry e = mr->iommu->ops->translate(mr->opaque, a, GM_IOMMU_NONE, n->iommu_idx);
+
+        if (e.perm != GM_IOMMU_NONE && e.target_as)
+            n->notify(n, GM_IOMMU_MAP, &e);
+        if (a == last)
+            break;
+    }
+    return 0;
+}
+
 void gm_iommu_get_stats(gm_region *mr, gm_iommu_stats *stats)
 {
     memset(stats, 0, sizeof(*stats));

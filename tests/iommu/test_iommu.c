@@ -214,8 +214,35 @@ static void test_notifiers(void)
     fixture_fini(&fx);
 }
 
+static int replayed;
+
+static void on_map(gm_iommu_notifier *n, enum gm_iommu_event event, const gm_iotlb_entry *e)
+{
+    (void)n;
+    CHECK(event == GM_IOMMU_MAP && e->perm != GM_IOMMU_NONE, "a live translation");
+    CHECK(e->iova / PAGE != 5, "unmapped page 5 not replayed");
+    replayed++;
+}
+
+static void test_replay(void)
+{
+    gm_iommu_notifier n = { .notify = on_map, .events = GM_IOMMU_MAP, .start = 0,
+                            .last = 16 * PAGE - 1 };
+    fixture fx;
+
+    fixture_init(&fx);
+    CHECK(gm_iommu_replay(fx.iommu, &n, PAGE) == 0, "replay");
+    CHECK(replayed == 15, "15 of 16 pages mapped, got %d", replayed);
+    CHECK(gm_iommu_replay(fx.iommu, &n, 1000) == -EINVAL, "bad granularity");
+    CHECK(gm_iommu_replay(fx.ram, &n, PAGE) == -EINVAL, "not an iommu");
+    n.last = UINT64_MAX;
+    CHECK(gm_iommu_replay(fx.iommu, &n, PAGE) == -E2BIG, "2^52 pages refused");
+    fixture_fini(&fx);
+}
+
 int main(void)
 {
+    RUN(test_replay);
     RUN(test_read_crosses_iommu_pages);
     RUN(test_permissions_and_faults);
     RUN(test_iotlb_hits_and_unmap_invalidation);
