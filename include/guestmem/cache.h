@@ -113,6 +113,26 @@ static inline bool gm_cache_fast_(const gm_cache *cache, gm_addr off, uint64_t l
 }
 
 /**
+ * gm_cache_host_ptr() - the host address of [@off, @off + @len) of the cache.
+ * @cache: an initialized cache
+ * @off: offset from the cache's start
+ * @len: bytes
+ * @is_write: the caller will store through the pointer (then it must call
+ *            gm_cache_invalidate() for dirty tracking)
+ *
+ * For atomics on guest memory (ring indices). Return: the pointer, or NULL
+ * when the range is not directly accessible RAM for that direction (use the
+ * cache's read/write functions then). Lifetime: until gm_cache_destroy().
+ */
+static inline void *gm_cache_host_ptr(const gm_cache *cache, gm_addr off, uint64_t len,
+                                      bool is_write)
+{
+    if (!gm_cache_fast_(cache, off, len) || (is_write && !cache->ptr_writable))
+        return NULL;
+    return cache->ptr + off;
+}
+
+/**
  * gm_cache_read() - read @len bytes at offset @off of the cache.
  * @cache: an initialized cache
  * @off: offset from the cache's start

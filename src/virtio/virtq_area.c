@@ -105,23 +105,16 @@ gm_result virtq_area_write_slow(virtq_area *a, uint64_t off, const void *buf, ui
     return r;
 }
 
-/*
- * The host pointer of a 16-bit index, or NULL when it must go through the
- * cache's accessors. cache.h has no accessor for the pointer, so this is the
- * one place that reads gm_cache's private fields: ptr is set only for
- * directly accessible memory and is valid for the cached length;
- * ptr_writable says stores may go through it.
- */
+/* The host pointer of a 16-bit index (aligned, for atomics), or NULL when
+ * it must go through the cache's accessors. */
 static uint16_t *area_index_ptr(virtq_area *a, uint64_t off, bool is_write)
 {
     uint8_t *p;
 
-    if (!a->cache.ptr || !virtq_area_in_cache(a, off, sizeof(uint16_t)))
+    if (!virtq_area_in_cache(a, off, sizeof(uint16_t)))
         return NULL;
-    if (is_write && !a->cache.ptr_writable)
-        return NULL;
-    p = a->cache.ptr + off;
-    return ((uintptr_t)p & (sizeof(uint16_t) - 1)) ? NULL : (uint16_t *)(void *)p;
+    p = gm_cache_host_ptr(&a->cache, off, sizeof(uint16_t), is_write);
+    return !p || ((uintptr_t)p & (sizeof(uint16_t) - 1)) ? NULL : (uint16_t *)(void *)p;
 }
 
 gm_result virtq_area_load16_acquire(virtq_area *a, uint64_t off, uint16_t *val)
