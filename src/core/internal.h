@@ -109,9 +109,14 @@ struct gm_region {
     unsigned long *dirty[GM_DIRTY_NUM];
 
     struct rcu_head rcu;
+    TAILQ_ENTRY(gm_region) all_link;   /* sys->all_regions, under regions_lock */
+    bool listed;
 };
 
 void gm_region_free_rcu_(struct rcu_head *head);
+/* Free every region still alive (reference cycles through self-referencing
+ * aliases, or leaked references) when the system goes away. */
+void gm_region_release_all(gm_system *sys);
 bool gm_region_ref_unless_zero(gm_region *mr);
 const char *gm_region_type_string(const gm_region *mr);
 uint8_t gm_region_dirty_mask(const gm_region *mr);
@@ -233,6 +238,9 @@ struct gm_system {
     unsigned long pending_frees;  /* atomic: call_rcu callbacks not yet run */
     struct gm_as_list address_spaces;
     gm_listener *listeners;       /* ascending priority */
+
+    pthread_mutex_t regions_lock; /* all_regions */
+    struct gm_region_list all_regions;
 
     pthread_mutex_t bounce_lock;  /* bounces */
     struct gm_bounce *bounces;    /* every mapped bounce buffer */

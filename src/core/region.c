@@ -50,12 +50,23 @@ static gm_region *region_alloc(gm_system *sys, const char *name, enum gm_region_
     mr->fd = -1;
     mr->terminates = kind != GM_KIND_CONTAINER && kind != GM_KIND_ALIAS;
     TAILQ_INIT(&mr->subregions);
+    pthread_mutex_lock(&sys->regions_lock);
+    TAILQ_INSERT_TAIL(&sys->all_regions, mr, all_link);
+    mr->listed = true;
+    pthread_mutex_unlock(&sys->regions_lock);
     return mr;
 }
 
 /* Release what region_alloc() and the RAM constructors acquired. */
 static void region_release_memory(gm_region *mr)
 {
+    gm_system *sys = mr->sys;
+
+    pthread_mutex_lock(&sys->regions_lock);
+    if (mr->listed)
+        TAILQ_REMOVE(&sys->all_regions, mr, all_link);
+    mr->listed = false;
+    pthread_mutex_unlock(&sys->regions_lock);
     if (mr->backing == GM_RAM_ANON || mr->backing == GM_RAM_FD)
         munmap(mr->ram, mr->ram_len);
     if (mr->fd >= 0)
@@ -331,6 +342,31 @@ void gm_region_free_rcu_(struct rcu_head *head)
         gm_hostmap_del(sys, mr);
     region_release_memory(mr);
     gm_system_deferred_done(sys);
+}
+
+void gm_region_release_all(gm_system *sys)
+{
+    unsigned int n = 0;
+    gm_region *mr;
+
+    for (;;) {
+        pthread_mutex_lock(&sys->regions_lock);
+        mr = TAILQ_FIRST(&sys->all_regions);
+        if (mr) {
+            TAILQ_REMOVE(&sys->all_regions, mr, all_link);
+            mr->listed = false;
+        }
+        pthread_mutex_unlock(&sys->regions_lock);
+        if (!mr)
+            break;
+        /* Nothing can reach it any more: free without following links. */
+        if (mr->kind == GM_KIND_MAPPED && mr->mod_ops->destroy)
+            mr->mod_ops->destroy(mr->opaque);
+        region_release_memory(mr);
+        n++;
+    }
+    if (n)
+        gm_log(sys, GM_LOG_DEBUG, "%u regions freed with the system (reference cycles)", n);
 }
 
 /* ---- tree invariants --------------------------------------------------- */

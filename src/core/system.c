@@ -37,6 +37,8 @@ gm_system *gm_system_new(unsigned int flags)
     pthread_mutexattr_destroy(&attr);
     pthread_mutex_init(&sys->host_lock, NULL);
     pthread_mutex_init(&sys->bounce_lock, NULL);
+    pthread_mutex_init(&sys->regions_lock, NULL);
+    TAILQ_INIT(&sys->all_regions);
     pthread_mutex_init(&sys->mod_lock, NULL);
     TAILQ_INIT(&sys->address_spaces);
     gm_log_init(&sys->log);
@@ -54,11 +56,13 @@ void gm_system_free(gm_system *sys)
         gm_as_free(as);
     gm_mod_release_all(sys);
     gm_system_drain_frees(sys);
+    gm_region_release_all(sys);
     gm_hostmap_free(sys);
     gm_system_drain_frees(sys);
     gm_log_destroy(&sys->log);
     pthread_mutex_destroy(&sys->host_lock);
     pthread_mutex_destroy(&sys->bounce_lock);
+    pthread_mutex_destroy(&sys->regions_lock);
     pthread_mutex_destroy(&sys->mod_lock);
     pthread_mutex_destroy(&sys->lock);
     free(sys);
