@@ -173,7 +173,12 @@ static uint8_t run_request(blk_req *r, uint32_t *written)
         return VIRTIO_BLK_S_IOERR;
     r->v = &v;
     status = execute(r, written);
-    gm_virtq_iov_unmap(r->vq, r->elem, &v, *written);
+    /* A bounce that cannot be written back (a read-only or revoked grant,
+     * an unmapped IOVA) means the guest did not get the data. */
+    if (gm_virtq_iov_unmap(r->vq, r->elem, &v, *written) && status == VIRTIO_BLK_S_OK) {
+        status = VIRTIO_BLK_S_IOERR;
+        *written = 0;
+    }
     return status;
 }
 

@@ -93,10 +93,20 @@ static gm_region *map_ram(vu_mem *m, const vu_mem_region *r, int fd, uint64_t *d
     return gm_region_new_ram_from_fd(m->sys, name, r->memory_size + *delta, fd, base, true);
 }
 
+/* Either encoding of "do not map in advance" (vhost_proto.h). */
+static bool no_advance_map(const vu_xen_mmap *xen)
+{
+    return xen->flags & (VU_XEN_MMAP_NO_ADVANCE_SPEC | VU_XEN_MMAP_NO_ADVANCE_RUSTVMM);
+}
+
 static gm_region *map_grants(vu_mem *m, vu_mem_slot *s, int fd)
 {
     uint32_t pages = (uint32_t)(s->r.memory_size >> GM_GRANT_PAGE_SHIFT);
 
+    /* Such grants are the guest's to revoke as soon as a request is done
+     * (Linux's grant DMA does): drop cached mappings after each request. */
+    if (no_advance_map(&s->xen))
+        m->unmap_after_use = true;
     if (m->grants == VU_GRANTS_EMULATED) {
         if (m->last_foreign_fd < 0)
             return NULL;
@@ -205,6 +215,7 @@ int vu_mem_remove(vu_mem *m, const vu_mem_region *r)
 
 void vu_mem_clear(vu_mem *m)
 {
+    m->unmap_after_use = false;
     gm_transaction_begin(m->sys);
     for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
         if (m->slots[i].used)

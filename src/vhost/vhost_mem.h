@@ -34,6 +34,7 @@ typedef struct vu_mem {
     gm_mapcache *mc;              /* grant mappings */
     vu_grant_mode grants;
     int last_foreign_fd;          /* guest RAM fd for emulated grant tables */
+    bool unmap_after_use;         /* a grant slot said "do not map in advance" */
     vu_mem_slot slots[VU_MAX_SLOTS];
 } vu_mem;
 

@@ -236,6 +236,10 @@ int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t w
     int ret;
 
     vu_log_sync(q->dev);
+    /* Unpinned mappings (the request's buffers) go before the guest learns
+     * the request is done; the rings stay pinned by their caches. */
+    if (q->dev->mem.unmap_after_use)
+        gm_mapcache_flush(q->dev->mem.mc);
     vu_inflight_before_push(q, elem->head);
     ret = gm_virtq_push_elem(q->vq, elem, written);
     if (!ret)
