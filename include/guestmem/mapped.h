@@ -18,6 +18,9 @@
  * - A refused mapping (revoked, never granted, read-only for a write) is
  *   GM_ACCESS_ERROR for that piece (reads of it return zeros), never a crash.
  *   A write through a read-only alias is GM_DECODE_ERROR, as for ROM.
+ * - gm_as_access_valid() answers without calling the provider: true unless
+ *   the access is a write through a read-only view; a page the provider
+ *   refuses is only found out by the access itself.
  * - Flat views and listeners show the region like an I/O region ("i/o").
  */
 #ifndef GUESTMEM_MAPPED_H
