@@ -27,10 +27,13 @@
  * struct bench_cfg - how hard to measure.
  * @quick: short loops and small sizes, for smoke testing
  * @reps: timed samples per metric (the median is reported)
+ * @notes: detail lines (bench_note()) will be printed, so measurements that
+ *         only feed them are worth making
  */
 struct bench_cfg {
     bool quick;
     unsigned int reps;
+    bool notes;
 };
 
 /** bench_pick() - @full for a normal run, @quick under --quick. */
@@ -144,6 +147,74 @@ void *bench_alloc(size_t len);
 /** bench_free() - release bench_alloc() memory. */
 void bench_free(void *p, size_t len);
 
+/**
+ * bench_note() - attach a line of detail (counters, hit rates) to the metric
+ * being measured. The table output prints it indented under the metric's
+ * line; --json drops it. Lines longer than 160 bytes are cut.
+ */
+void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Dynamic mappings (bench_grant.c, bench_iommu.c): guest RAM in a memfd,
+ * reached as plain RAM, through grants or through an IOMMU, all read with
+ * the same pre-drawn random 4 KiB pages.
+ */
+
+/** BENCH_GUEST_PAGE - bytes per access and per grant/IOMMU page. */
+#define BENCH_GUEST_PAGE 4096u
+
+/** BENCH_GUEST_SIZE - the working set: 64 MiB of guest RAM (16384 pages). */
+#define BENCH_GUEST_SIZE (64u << 20)
+
+/** BENCH_GUEST_NR_ADDRS - random page numbers drawn once per fixture (a power of two). */
+#define BENCH_GUEST_NR_ADDRS (1u << 16)
+
+/**
+ * struct bench_guest - guest RAM and the access pattern every metric replays.
+ * @fd: memfd of BENCH_GUEST_SIZE bytes, every page filled with a non-zero
+ *      byte of its own (so each page has its own frame)
+ * @pages: pages of guest RAM
+ * @addrs: BENCH_GUEST_NR_ADDRS random page numbers below @pages
+ * @cursor: where the next sample continues in @addrs
+ * @iters: accesses per sample
+ * @buf: the BENCH_GUEST_PAGE destination of every read
+ */
+struct bench_guest {
+    int fd;
+    uint64_t pages;
+    uint32_t *addrs;
+    uint64_t cursor;
+    uint64_t iters;
+    uint8_t *buf;
+};
+
+/**
+ * bench_guest_init() - create guest RAM and draw the access pattern.
+ * @g: filled in
+ * @iters: accesses per sample
+ * Return: 0, or -ENOMEM / -errno (a message has been printed).
+ */
+int bench_guest_init(struct bench_guest *g, uint64_t iters);
+
+/** bench_guest_fini() - release what bench_guest_init() made. */
+void bench_guest_fini(struct bench_guest *g);
+
+/**
+ * bench_guest_read_pages() - gm_as_read() BENCH_GUEST_PAGE bytes at
+ * @base + page * BENCH_GUEST_PAGE for @n pages of @pages, starting at index
+ * @start and wrapping with @mask (a power of two minus one).
+ * Return: mean ns per read, or NAN (message printed) if any read failed.
+ */
+double bench_guest_read_pages(struct bench_guest *g, gm_as *as, gm_addr base,
+                              const uint32_t *pages, uint64_t mask, uint64_t start, uint64_t n);
+
+/**
+ * bench_guest_sample() - one sample: @g->iters reads of the random pattern
+ * (continuing where the previous sample stopped).
+ * Return: mean ns per read, or NAN.
+ */
+double bench_guest_sample(struct bench_guest *g, gm_as *as, gm_addr base);
+
 /* Metrics. @arg is the metric's parameter from the registry in main.c. */
 double bench_lookup_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_lookup_ref_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
@@ -157,5 +228,10 @@ double bench_map_unmap_ram_ns(const struct bench_cfg *cfg, uint64_t len);
 double bench_bounce_map_unmap_ns(const struct bench_cfg *cfg, uint64_t len);
 double bench_mmio_ld4_ns(const struct bench_cfg *cfg, uint64_t unused);
 double bench_commit_us(const struct bench_cfg *cfg, uint64_t nr_regions);
+double bench_ram_direct_ns(const struct bench_cfg *cfg, uint64_t unused);
+double bench_grant_naive_ns(const struct bench_cfg *cfg, uint64_t unused);
+double bench_grant_cached_ns(const struct bench_cfg *cfg, uint64_t unused);
+double bench_grant_batch_ns(const struct bench_cfg *cfg, uint64_t batch_pages);
+double bench_iommu_iotlb_hit_ns(const struct bench_cfg *cfg, uint64_t unused);
 
 #endif
