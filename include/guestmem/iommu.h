@@ -96,7 +96,8 @@ typedef struct gm_iommu_notifier gm_iommu_notifier;
 /**
  * struct gm_iommu_notifier - a subscriber to translation changes.
  * @notify: called with the event and the entry; runs on the thread that
- *          called gm_iommu_notify(), without library locks
+ *          called gm_iommu_notify(), with the region's notifier list
+ *          read-locked (it must not register or unregister notifiers)
  * @events: bitmask of GM_IOMMU_MAP / GM_IOMMU_UNMAP to hear
  * @start: first IOVA of interest
  * @last: last IOVA of interest (inclusive)
@@ -188,6 +189,8 @@ GM_EXPORT int gm_iommu_register_notifier(gm_region *mr, gm_iommu_notifier *n);
 /**
  * gm_iommu_unregister_notifier() - unsubscribe (an unregistered @n is ignored).
  * @n: the notifier
+ *
+ * Returns once no notification to @n is running: @n may be freed then.
  * Context: not from a notifier callback of the same region.
  */
 GM_EXPORT void gm_iommu_unregister_notifier(gm_iommu_notifier *n);

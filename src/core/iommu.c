@@ -14,8 +14,11 @@
  * generation moved since the reader started translating. So a stale fill is
  * either refused or cleared by the invalidation that follows it.
  *
- * Notifiers are kept in a list under a mutex and called after it is released
- * (from a snapshot), so a notifier may translate or access memory.
+ * Notifiers are called with the notifier list read-locked, so
+ * gm_iommu_unregister_notifier() (which write-locks it) returns only once no
+ * notification is running: the caller may free the notifier then. A
+ * notifier may translate, access memory or notify again, but not register
+ * or unregister notifiers of the same region.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,7 +44,7 @@ typedef struct iotlb_slot {
 struct gm_iommu_state {
     const gm_iommu_ops *ops;
     uint64_t generation;
-    pthread_mutex_t notifier_lock;
+    pthread_rwlock_t notifier_lock;   /* read: notifying; write: (un)registering */
     gm_iommu_notifier *notifiers;
     gm_iommu_stats stats;         /* relaxed atomics */
     iotlb_slot slots[IOTLB_SLOTS];
@@ -69,7 +72,7 @@ gm_region *gm_region_new_iommu(gm_system *sys, const char *name, uint64_t size,
         return NULL;
     }
     st->ops = ops;
-    pthread_mutex_init(&st->notifier_lock, NULL);
+    pthread_rwlock_init(&st->notifier_lock, NULL);
     mr->kind = GM_KIND_IOMMU;
     mr->opaque = opaque;
     mr->iommu = st;
@@ -80,7 +83,7 @@ void gm_iommu_state_free(gm_iommu_state *st)
 {
     if (!st)
         return;
-    pthread_mutex_destroy(&st->notifier_lock);
+    pthread_rwlock_destroy(&st->notifier_lock);
     free(st);
 }
 
@@ -224,37 +227,10 @@ static bool notifier_wants(const gm_iommu_notifier *n, int idx, enum gm_iommu_ev
            ranges_overlap(n->start, n->last, first, last);
 }
 
-/* Snapshot the interested notifiers, so they run without the lock. */
-static size_t notifiers_snapshot(gm_iommu_state *st, int idx, enum gm_iommu_event event,
-                                 gm_addr first, gm_addr last, gm_iommu_notifier ***out)
-{
-    gm_iommu_notifier **v = NULL;
-    size_t n = 0, cap = 0;
-
-    pthread_mutex_lock(&st->notifier_lock);
-    for (gm_iommu_notifier *it = st->notifiers; it; it = it->next_) {
-        if (!notifier_wants(it, idx, event, first, last))
-            continue;
-        if (n == cap) {
-            gm_iommu_notifier **grown = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
-
-            if (!grown)
-                break;
-            v = grown;
-        }
-        v[n++] = it;
-    }
-    pthread_mutex_unlock(&st->notifier_lock);
-    *out = v;
-    return n;
-}
-
 int gm_iommu_notify(gm_region *mr, int iommu_idx, enum gm_iommu_event event,
                     const gm_iotlb_entry *entry)
 {
-    gm_iommu_notifier **v;
     gm_addr first, last;
-    size_t n;
 
     if (mr->kind != GM_KIND_IOMMU || (event != GM_IOMMU_MAP && event != GM_IOMMU_UNMAP) ||
         (entry->addr_mask & (entry->addr_mask + 1)) != 0)
@@ -263,10 +239,12 @@ int gm_iommu_notify(gm_region *mr, int iommu_idx, enum gm_iommu_event event,
     last = first + entry->addr_mask;
     if (event == GM_IOMMU_UNMAP)
         iotlb_invalidate(mr->iommu, iommu_idx, first, last);
-    n = notifiers_snapshot(mr->iommu, iommu_idx, event, first, last, &v);
-    for (size_t i = 0; i < n; i++)
-        v[i]->notify(v[i], event, entry);
-    free(v);
+    pthread_rwlock_rdlock(&mr->iommu->notifier_lock);
+    for (gm_iommu_notifier *n = mr->iommu->notifiers; n; n = n->next_) {
+        if (notifier_wants(n, iommu_idx, event, first, last))
+            n->notify(n, event, entry);
+    }
+    pthread_rwlock_unlock(&mr->iommu->notifier_lock);
     return 0;
 }
 
@@ -278,11 +256,11 @@ int gm_iommu_register_notifier(gm_region *mr, gm_iommu_notifier *n)
         return -EINVAL;
     if (n->mr_)
         return -EBUSY;
-    pthread_mutex_lock(&st->notifier_lock);
+    pthread_rwlock_wrlock(&st->notifier_lock);
     n->mr_ = mr;
     n->next_ = st->notifiers;
     st->notifiers = n;
-    pthread_mutex_unlock(&st->notifier_lock);
+    pthread_rwlock_unlock(&st->notifier_lock);
     return 0;
 }
 
@@ -293,14 +271,14 @@ void gm_iommu_unregister_notifier(gm_iommu_notifier *n)
     if (!n->mr_)
         return;
     st = n->mr_->iommu;
-    pthread_mutex_lock(&st->notifier_lock);
+    pthread_rwlock_wrlock(&st->notifier_lock);
     for (gm_iommu_notifier **pp = &st->notifiers; *pp; pp = &(*pp)->next_) {
         if (*pp == n) {
             *pp = n->next_;
             break;
         }
     }
-    pthread_mutex_unlock(&st->notifier_lock);
+    pthread_rwlock_unlock(&st->notifier_lock);
     n->mr_ = NULL;
     n->next_ = NULL;
 }
