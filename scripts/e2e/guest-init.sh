@@ -6,8 +6,12 @@
 #
 #   E2E-BOOTED uptime=S          user space is up
 #   E2E-DISK dev=/dev/vda bytes=N
+#   E2E-IOMMU iommus=... group=... type=...
 #   E2E-WORKLOAD-START uptime=S
-#   ...                          whatever the workload prints
+#   ...                          whatever the workload prints; run-guest.sh
+#                                also reads E2E-IO-START and E2E-IO-END (its
+#                                first and last disk I/O), E2E-INFO lines and
+#                                the E2E-MANIFEST block
 #   E2E-RESULT: PASS uptime=S <detail>
 #   E2E-RESULT: FAIL <reason>
 #

@@ -17,13 +17,23 @@
 #   --chunks N               writes the workload makes (default 40)
 #   --timeout SEC            stop the guest and the backend SEC seconds after
 #                            QEMU starts (default 300)
+#   --kill-backend-at SEC    reconnect test: SEC seconds (fractions allowed)
+#                            after the guest starts its I/O (the workload's
+#                            E2E-IO-START line), kill the backend with SIGKILL,
+#                            if possible while it serves a request, and start
+#                            it again on the same socket and image; QEMU's
+#                            chardev gets reconnect=1 (default: off)
 #   --kit DIR                guest kit from scripts/guest-kit.sh (default build-kit)
 #   --keep                   keep the work directory even if the run passed
 #   -v, --verbose            copy the guest console to stderr as it runs
 #
 # Exit status: 0 only if the guest printed "E2E-RESULT: PASS" and
 # scripts/e2e/verify-image.py agrees with the image (for workloads that print a
-# manifest); 1 on failure or timeout; 2 on bad usage.
+# manifest); 1 on failure or timeout; 2 on bad usage. With --kill-backend-at,
+# the run also fails if the backend was not killed before the guest's I/O
+# ended (E2E-IO-END), if the restarted backend exits by itself, and, for
+# guestmem, if QEMU did not reconnect to it or it resubmitted a different
+# number of requests than its inflight area held at the kill.
 #
 # The backend command lines are in backend_cmd below and nowhere else; to try
 # another build of the guestmem backend, set GUESTMEM_VHOST_BLK to its path.
@@ -40,6 +50,7 @@ image=
 seed=$((RANDOM * 32768 + RANDOM))
 chunks=40
 timeout=300
+kill_at=
 kit=build-kit
 keep=0
 verbose=0
@@ -60,6 +71,7 @@ while (($#)); do
     --seed) seed=$2; shift ;;
     --chunks) chunks=$2; shift ;;
     --timeout) timeout=$2; shift ;;
+    --kill-backend-at) kill_at=$2; shift ;;
     --kit) kit=$2; shift ;;
     --keep) keep=1 ;;
     -v | --verbose) verbose=1 ;;
@@ -74,6 +86,8 @@ for n in "$queues" "$seed" "$chunks" "$timeout"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "run-guest: not a number: $n" >&2; exit 2; }
 done
 ((queues >= 1)) || { echo "run-guest: --queues must be at least 1" >&2; exit 2; }
+[[ -z $kill_at || $kill_at =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+    { echo "run-guest: --kill-backend-at takes seconds, e.g. 1.5" >&2; exit 2; }
 
 # The backend under test, listening on $sock and serving $img.
 backend_cmd() {
@@ -144,31 +158,44 @@ trap 'exit 130' INT TERM
 
 bash scripts/e2e/make-initramfs.sh "$kit" "$workload" "$work/initrd.gz"
 
-# Backend.
-backend_cmd
-log "backend: ${cmd[*]}"
-"${cmd[@]}" >"$work/backend.log" 2>&1 &
-backend_pid=$!
-for ((i = 0; i < 100; i++)); do
-    [[ -S $sock ]] && break
-    kill -0 "$backend_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ ! -S $sock ]]; then
-    log "backend did not create $sock:"
-    sed 's/^/    /' "$work/backend.log" >&2
-    exit 1
-fi
+# Backend. Its output goes to backend.log; a restarted backend appends to it.
+: >"$work/backend.log"
+start_backend() {
+    backend_cmd
+    log "backend: ${cmd[*]}"
+    "${cmd[@]}" >>"$work/backend.log" 2>&1 &
+    backend_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ -S $sock ]] && break
+        kill -0 "$backend_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [[ ! -S $sock ]]; then
+        log "backend did not create $sock:"
+        sed 's/^/    /' "$work/backend.log" >&2
+        return 1
+    fi
+}
+start_backend || exit 1
 
 # Guest.
 machine=q35
 append="console=ttyS0 quiet panic=-1 e2e.seed=$seed e2e.chunks=$chunks"
 dev=vhost-user-blk-pci,chardev=c0,num-queues=$queues
+chardev=socket,id=c0,path=$sock
+[[ -z $kill_at ]] || chardev+=,reconnect=1
 iommu_args=()
 if [[ $iommu != off ]]; then
     machine=q35,kernel-irqchip=split
-    iommu_args=(-device "intel-iommu,intremap=on,device-iotlb=on")
-    dev+=,iommu_platform=on,ats=on,disable-legacy=on
+    # The disk sits behind a PCIe root port. On q35's root bus virtio-pci is
+    # a conventional PCI device: ats=on adds no ATS capability there, the
+    # guest keeps no device IOTLB and sends no device-IOTLB invalidations,
+    # and QEMU 7.2 then forwards only page-selective IOTLB invalidations to
+    # the backend. Lazy mode flushes whole domains, which QEMU does not pass
+    # on, so the backend would keep stale translations of reused IOVAs.
+    iommu_args=(-device "intel-iommu,intremap=on,device-iotlb=on"
+        -device "pcie-root-port,id=rp0,bus=pcie.0,chassis=1")
+    dev+=,iommu_platform=on,ats=on,disable-legacy=on,bus=rp0
     if [[ $iommu == strict ]]; then
         append+=" intel_iommu=on iommu.strict=1"
     else
@@ -178,7 +205,7 @@ fi
 qemu=(qemu-system-x86_64 -accel tcg -M "$machine" -smp "$queues"
     -m 512 -object "memory-backend-memfd,id=mem,size=512M,share=on" -numa "node,memdev=mem"
     "${iommu_args[@]}"
-    -chardev "socket,id=c0,path=$sock" -device "$dev"
+    -chardev "$chardev" -device "$dev"
     -kernel "$kit/vmlinuz" -initrd "$work/initrd.gz" -append "$append"
     -nic none -nographic -no-reboot)
 log "qemu: ${qemu[*]}"
@@ -191,14 +218,104 @@ if ((verbose)); then
     tail_pid=$!
 fi
 
+# --kill-backend-at: SIGKILL the backend, then start it again on the same
+# socket and image. QEMU reconnects by itself (reconnect=1).
+t_killed='' t_restarted='' t_reconnected='' kill_note='' kill_during='' connects_before=0
+inflight_at_kill=
+usec() { echo "${1/./}"; } # $EPOCHREALTIME has six decimals
+# Set disk_syscall if a thread of process $1 is inside a disk read, write or
+# flush (x86_64 numbers: preadv 295, pwritev 296, fdatasync 75, fsync 74).
+disk_syscall=
+in_disk_syscall() {
+    local f n
+    for f in /proc/"$1"/task/*/syscall; do
+        read -r n _ <"$f" 2>/dev/null || continue
+        case $n in
+        295) disk_syscall=preadv; return 0 ;;
+        296) disk_syscall=pwritev; return 0 ;;
+        75) disk_syscall=fdatasync; return 0 ;;
+        74) disk_syscall=fsync; return 0 ;;
+        esac
+    done
+    return 1
+}
+kill_and_restart() {
+    local give_up next_look=0
+    if ! kill -0 "$backend_pid" 2>/dev/null; then
+        t_killed=$(now)
+        kill_note="the backend had already exited when it was to be killed"
+        return
+    fi
+    # Kill in the middle of a request if one comes within 3 s: a backend
+    # thread blocked in a disk syscall has taken a request from the ring and
+    # not completed it, so the restarted backend must resubmit it. The kernel
+    # names the syscall only for a thread that sleeps in it, so in practice
+    # this catches the flush (fdatasync, about a millisecond here) that
+    # follows each write of the workload; the loop looks every few tens of
+    # microseconds.
+    give_up=$((${EPOCHREALTIME/./} + 3000000))
+    while ((${EPOCHREALTIME/./} < give_up)); do
+        if in_disk_syscall "$backend_pid"; then
+            # At once: the syscall may have a few hundred microseconds left.
+            kill -KILL "$backend_pid" 2>/dev/null || true
+            kill_during=$disk_syscall
+            break
+        fi
+        if ((${EPOCHREALTIME/./} >= next_look)); then
+            grep -q 'E2E-IO-END' "$console" && break
+            next_look=$((${EPOCHREALTIME/./} + 100000))
+        fi
+    done
+    if [[ -z $kill_during ]]; then
+        if grep -q 'E2E-IO-END' "$console"; then
+            t_killed=$(now)
+            kill_note="the guest's I/O ended before the backend was killed (lower --kill-backend-at)"
+            return
+        fi
+        kill -KILL "$backend_pid" 2>/dev/null || true
+    fi
+    t_killed=$(now)
+    log "killed the backend (pid $backend_pid) with SIGKILL${kill_during:+ inside $kill_during}"
+    wait "$backend_pid" 2>/dev/null || true
+    backend_pid=
+    # What the killed guestmem backend had in flight, from its shared inflight
+    # area; QEMU holds the memfd and hands it to the next backend.
+    local f
+    for f in /proc/"$qemu_pid"/fd/*; do
+        [[ $(readlink "$f" 2>/dev/null) == */memfd:guestmem-inflight* ]] || continue
+        inflight_at_kill=$(python3 scripts/e2e/inflight.py "$f" 2>/dev/null) || inflight_at_kill=
+        break
+    done
+    connects_before=$(grep -c 'front-end connected' "$work/backend.log" || true)
+    echo "run-guest: backend killed with SIGKILL${kill_during:+ inside $kill_during}, restarting it" >>"$work/backend.log"
+    rm -f "$sock"
+    if start_backend; then
+        t_restarted=$(now)
+    else
+        kill_note="the backend did not start again"
+    fi
+}
+
 # Wait for the guest, noting when it reaches each marker.
-t_booted='' t_wl='' t_result='' timed_out=0
+t_booted='' t_wl='' t_io='' t_result='' timed_out=0
 deadline=$(awk -v t="$t_start" -v d="$timeout" 'BEGIN { printf "%.0f", t + d }')
+kill_after_us=
+[[ -z $kill_at ]] || kill_after_us=$(awk -v s="$kill_at" 'BEGIN { printf "%.0f", s * 1000000 }')
 while kill -0 "$qemu_pid" 2>/dev/null; do
     t=$(now)
     if [[ -z $t_booted ]] && grep -q 'E2E-BOOTED' "$console"; then t_booted=$t; fi
     if [[ -z $t_wl ]] && grep -q 'E2E-WORKLOAD-START' "$console"; then t_wl=$t; fi
+    if [[ -z $t_io ]] && grep -q 'E2E-IO-START' "$console"; then t_io=$t; fi
     if [[ -z $t_result ]] && grep -q 'E2E-RESULT:' "$console"; then t_result=$t; fi
+    if [[ -n $kill_after_us && -z $t_killed && -n $t_io ]] &&
+        (($(usec "$t") - $(usec "$t_io") >= kill_after_us)); then
+        kill_and_restart
+        t=$(now)
+    fi
+    if [[ -n $t_restarted && -z $t_reconnected ]] &&
+        (($(grep -c 'front-end connected' "$work/backend.log" || true) > connects_before)); then
+        t_reconnected=$t
+    fi
     if ((${t%.*} >= deadline)); then
         timed_out=1
         log "timeout after ${timeout} s, stopping the guest"
@@ -214,6 +331,7 @@ t_end=$(now)
 [[ -n $t_booted ]] || ! grep -q 'E2E-BOOTED' "$console" || t_booted=$t_end
 [[ -n $t_wl ]] || ! grep -q 'E2E-WORKLOAD-START' "$console" || t_wl=$t_end
 [[ -n $t_result ]] || ! grep -q 'E2E-RESULT:' "$console" || t_result=$t_end
+[[ -n $t_io ]] || ! grep -q 'E2E-IO-START' "$console" || t_io=$t_end
 
 # A backend that died by itself during the run is a failure.
 backend_note=running
@@ -242,6 +360,23 @@ if [[ $result_line != *"E2E-RESULT: PASS"* ]]; then
 fi
 [[ $backend_note == running || $backend_note == *"status 0" ]] ||
     reasons+=("backend $backend_note")
+if [[ -n $kill_at ]]; then
+    if [[ -n $kill_note ]]; then
+        reasons+=("--kill-backend-at: $kill_note")
+    elif [[ -z $t_killed ]]; then
+        reasons+=("--kill-backend-at $kill_at: the backend was not killed (the workload printed no E2E-IO-START)")
+    elif [[ $backend == guestmem && -z $t_reconnected ]]; then
+        reasons+=("--kill-backend-at: QEMU did not reconnect to the restarted backend")
+    fi
+    # The restarted guestmem backend must resubmit exactly what the inflight
+    # area held at the kill.
+    resubmitted=$(sed -n 's/.*resubmitting \([0-9]*\) in-flight.*/\1/p' "$work/backend.log" |
+        awk '{ n += $1 } END { print n + 0 }')
+    if [[ $backend == guestmem && -n $t_restarted && -n $inflight_at_kill ]] &&
+        ((resubmitted != ${inflight_at_kill%% *})); then
+        reasons+=("--kill-backend-at: ${inflight_at_kill%% *} requests in flight at the kill (${inflight_at_kill#* }), the restarted backend resubmitted $resubmitted")
+    fi
+fi
 # The guest must see the IOMMU setup asked for: strict invalidation gives a
 # DMA domain, lazy a DMA-FQ (flush queue) one.
 iommu_line=$(grep -a 'E2E-IOMMU' "$console" | tail -n1 | tr -d '\r' || true)
@@ -285,6 +420,23 @@ summary() {
     [[ -z $t_wl || -z $t_result ]] || w="$(elapsed "$t_wl" "$t_result") s"
     echo "e2e: backend=$backend iommu=$iommu queues=$queues seed=$seed image=$([[ $fresh == 1 ]] && echo fresh || echo "$img")"
     echo "e2e: boot $b, workload $w, total $(elapsed "$t_start" "$t_end") s"
+    if [[ -n $t_killed && -z $kill_note ]]; then
+        local k
+        k="e2e: backend killed (SIGKILL) $(elapsed "$t_io" "$t_killed") s into the guest's I/O"
+        if [[ -n $kill_during ]]; then
+            k+=", inside $kill_during"
+        else
+            k+=", between requests"
+        fi
+        [[ -z $t_restarted ]] || k+=", restarted in $(elapsed "$t_killed" "$t_restarted") s"
+        [[ -z $t_reconnected ]] || k+=", QEMU reconnected $(elapsed "$t_killed" "$t_reconnected") s after the kill"
+        echo "$k"
+        [[ -z $inflight_at_kill ]] ||
+            echo "e2e: in flight at the kill (inflight area): ${inflight_at_kill%% *} (${inflight_at_kill#* }); resubmitted by the restarted backend: $resubmitted"
+    fi
+    # The backend's own report: statistics, resubmitted requests, errors.
+    grep -aE 'stats:|resubmit|warning|error|killed' "$work/backend.log" | head -n 20 |
+        sed -e 's/^guestmem-vhost-blk: //' -e 's/^run-guest: //' -e 's/^/e2e: backend: /' || true
     [[ -z $iommu_line ]] || echo "e2e: guest iommu: $iommu_line"
     grep -a 'E2E-INFO' "$console" | tr -d '\r' | sed 's/^.*E2E-INFO /e2e: guest: /' || true
     echo "e2e: guest result: ${result_line:-none}"

@@ -129,21 +129,24 @@ static void deadline_after(struct timespec *ts, unsigned int ms)
     }
 }
 
-/* Wait for an entry with @perm covering @iova; -1 on timeout or close. */
+/* Wait for an entry with @perm covering @iova; -1 on timeout or close. An
+ * invalidation may remove the answer before this thread sees it (lazy
+ * guests flush whole domains): then ask again, with a fresh deadline. */
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
-    unsigned int gen = t->cancel_gen;
+    unsigned int gen = t->cancel_gen, asked_at = t->inval_gen;
     struct timespec deadline;
     bool asked = false;
     int i;
 
-    deadline_after(&deadline, t->miss_timeout_ms);
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
         if (t->closing || t->backend_fd < 0 || t->cancel_gen != gen)
             return -1;
-        if (!asked) {
+        if (!asked || asked_at != t->inval_gen) {
             send_miss_locked(t, iova, perm);
+            deadline_after(&deadline, t->miss_timeout_ms);
             asked = true;
+            asked_at = t->inval_gen;
         }
         if (pthread_cond_timedwait(&t->updated, &t->lock, &deadline) == ETIMEDOUT) {
             t->stats.timeouts++;
@@ -218,6 +221,7 @@ static void flush_core(vu_iotlb_table *t, uint64_t first, uint64_t last)
 int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
 {
     vu_iotlb_entry e = { msg->iova, msg->size, msg->uaddr, msg->perm };
+    unsigned int removed;
 
     if (!msg->size || msg->iova + msg->size - 1 < msg->iova)
         return -EINVAL;
@@ -234,7 +238,12 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
     if (msg->type != VU_IOTLB_INVALIDATE)
         return -EINVAL;
     pthread_mutex_lock(&t->lock);
-    t->stats.invalidations += remove_range_locked(t, msg->iova, msg->iova + msg->size - 1);
+    removed = remove_range_locked(t, msg->iova, msg->iova + msg->size - 1);
+    t->stats.invalidations += removed;
+    if (removed) {
+        t->inval_gen++;
+        pthread_cond_broadcast(&t->updated);
+    }
     pthread_mutex_unlock(&t->lock);
     flush_core(t, msg->iova, msg->iova + msg->size - 1);
     return 0;

@@ -32,6 +32,7 @@ typedef struct vu_iotlb_table {
     int backend_fd;               /* back-end channel, -1 if none */
     bool closing;                 /* connection going away: stop waiting */
     unsigned int cancel_gen;      /* bumped to make current waiters give up */
+    unsigned int inval_gen;       /* bumped by every invalidation that removed entries */
     unsigned int miss_timeout_ms;
     gm_as *target;                /* the front-end's user addresses */
     gm_region *iommu;             /* IOMMU region translating through us */

@@ -25,7 +25,7 @@
 #            3 bytes per step: the big-endian low 24 bits of rnd().
 #   chunk i: pool[pooloff, pooloff + size).
 #
-# Phases:
+# Phases (E2E-IO-START is printed as phase 1 begins, E2E-IO-END after phase 4):
 #   1. write every chunk with dd oflag=direct conv=fsync (so each write is
 #      followed by a flush), pinned to CPU i % nproc so that with several
 #      vCPUs every request queue carries I/O;
@@ -110,8 +110,10 @@ rm -f "$pool.hex"
 pool_sum=$(sha256sum "$pool" | cut -d' ' -f1)
 echo "E2E-INFO pool generated in $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN{printf "%.1f", b - a}') s, sha256 $pool_sum"
 
-# Phase 1: write.
+# Phase 1: write. E2E-IO-START marks the first disk I/O of the run for the
+# host (run-guest.sh --kill-backend-at counts from it).
 t0=$(uptime_s)
+echo "E2E-IO-START uptime=$t0"
 total=0
 : >"$manifest"
 while read -r i off size pooloff; do
@@ -150,6 +152,7 @@ while read -r _ i off size _ sum; do
     [ "$got" = "$sum" ] || fail "chunk $i: buffered read-back mismatch off=$off size=$size"
 done <"$manifest"
 t3=$(uptime_s)
+echo "E2E-IO-END uptime=$t3"
 
 # Interrupts per request queue: shows that every queue carried I/O.
 irqs=$(awk '/virtio[0-9]+-req/ {
