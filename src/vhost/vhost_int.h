@@ -58,6 +58,7 @@ struct gm_vhost_queue {
     pthread_t thread;
     int wake_fd;                  /* eventfd: stop or re-check */
     int stopping;                 /* atomic */
+    bool err_signalled;           /* the err eventfd was written for this run */
 
     gm_virtq *vq;
     gm_as *as;

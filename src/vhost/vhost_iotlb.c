@@ -140,7 +140,7 @@ static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm
     int i;
 
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
-        if (t->closing || t->backend_fd < 0 || t->cancel_gen != gen)
+        if (t->closing || t->backend_fd < 0 || t->cancel_gen != gen || t->stopping)
             return -1;
         if (!asked || asked_at != t->inval_gen) {
             send_miss_locked(t, iova, perm);
@@ -257,11 +257,19 @@ void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd)
     pthread_mutex_unlock(&t->lock);
 }
 
-void vu_iotlb_cancel_waits(vu_iotlb_table *t)
+void vu_iotlb_stop_begin(vu_iotlb_table *t)
 {
     pthread_mutex_lock(&t->lock);
+    t->stopping++;
     t->cancel_gen++;
     pthread_cond_broadcast(&t->updated);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void vu_iotlb_stop_end(vu_iotlb_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->stopping--;
     pthread_mutex_unlock(&t->lock);
 }
 

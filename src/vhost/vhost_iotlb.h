@@ -33,6 +33,7 @@ typedef struct vu_iotlb_table {
     bool closing;                 /* connection going away: stop waiting */
     unsigned int cancel_gen;      /* bumped to make current waiters give up */
     unsigned int inval_gen;       /* bumped by every invalidation that removed entries */
+    unsigned int stopping;        /* queues being stopped: misses fail at once */
     unsigned int miss_timeout_ms;
     gm_as *target;                /* the front-end's user addresses */
     gm_region *iommu;             /* IOMMU region translating through us */
@@ -46,7 +47,8 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg);
 void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd);
 /* Wake waiters; later misses fail at once (disconnect). */
 void vu_iotlb_close(vu_iotlb_table *t);
-/* Make the misses waiting now give up (a queue is being stopped). */
-void vu_iotlb_cancel_waits(vu_iotlb_table *t);
+/* While a queue is being stopped, misses fail at once (begin/end nest). */
+void vu_iotlb_stop_begin(vu_iotlb_table *t);
+void vu_iotlb_stop_end(vu_iotlb_table *t);
 
 #endif

@@ -90,12 +90,26 @@ static int create_virtq(gm_vhost_queue *q)
     return 0;
 }
 
+/* Tell the front-end once that the ring broke (SET_VRING_ERR's eventfd). */
+static void signal_error(gm_vhost_queue *q)
+{
+    uint64_t one = 1;
+
+    if (q->err_signalled || q->err_fd < 0)
+        return;
+    q->err_signalled = true;
+    if (write(q->err_fd, &one, sizeof(one)) != sizeof(one))
+        gm_log(q->dev->sys, GM_LOG_WARNING, "queue %u: error notification failed", q->idx);
+}
+
 static void handle_if_enabled(gm_vhost_queue *q)
 {
     if (__atomic_exchange_n(&q->refresh, 0, __ATOMIC_ACQ_REL))
         gm_virtq_refresh(q->vq);
     if (__atomic_load_n(&q->enabled, __ATOMIC_ACQUIRE) && !gm_virtq_is_broken(q->vq))
         q->dev->ops->handle(q->dev->opaque, q);
+    if (gm_virtq_is_broken(q->vq))
+        signal_error(q);
 }
 
 /* Set the ring up on the queue's own thread: reading the used ring may
@@ -144,6 +158,7 @@ int vu_queue_start(gm_vhost_queue *q)
     if (!q->num || q->kick_fd < 0 || q->wake_fd < 0)
         return -EINVAL;
     q->stopping = 0;
+    q->err_signalled = false;
     err = -pthread_create(&q->thread, NULL, queue_thread, q);
     if (err)
         return err;
@@ -157,8 +172,9 @@ void vu_queue_stop(gm_vhost_queue *q)
         return;
     __atomic_store_n(&q->stopping, 1, __ATOMIC_RELEASE);
     wake(q);
-    vu_iotlb_cancel_waits(&q->dev->iotlb);
+    vu_iotlb_stop_begin(&q->dev->iotlb);
     pthread_join(q->thread, NULL);
+    vu_iotlb_stop_end(&q->dev->iotlb);
     q->running = false;
     if (q->vq)
         q->base = gm_virtq_get_last_avail_idx(q->vq);
@@ -222,7 +238,12 @@ void vu_queue_refresh_all(gm_vhost_dev *dev)
 
 int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
 {
-    int ret = gm_virtq_pop(q->vq, elem);
+    int ret;
+
+    /* Being stopped: take nothing more (GET_VRING_BASE is waiting). */
+    if (__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
+        return 0;
+    ret = gm_virtq_pop(q->vq, elem);
 
     if (ret == 1) {
         VU_STAT(q->dev, requests);
