@@ -70,11 +70,8 @@ static gm_result iommu_rw(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l,
             r |= gm_flatview_rw_depth_rcu(gm_as_view_rcu(tas), taddr, attrs, buf, n, is_write,
                                           depth + 1);
         } else {
-            /* No translation: fail the rest through this IOMMU at once
-             * (each further page could make the translator wait again). */
-            if (!is_write)
-                memset(buf, 0, l);
-            return r | GM_ACCESS_ERROR;
+            n = gm_refuse_to_page_end(xlat, buf, l, is_write);
+            r |= GM_ACCESS_ERROR;
         }
         xlat += n;
         buf += n;

@@ -132,6 +132,23 @@ static void deadline_after(struct timespec *ts, unsigned int ms)
 /* Wait for an entry with @perm covering @iova; -1 on timeout or close. An
  * invalidation may remove the answer before this thread sees it (lazy
  * guests flush whole domains): then ask again, with a fresh deadline. */
+/* Per queue thread: when the current request's waiting must end (0: no
+ * bound). A request touching many untranslatable pages waits for misses
+ * once in total, not once per page. */
+static __thread struct timespec request_deadline;
+
+void vu_iotlb_request_start(const vu_iotlb_table *t)
+{
+    deadline_after(&request_deadline, t->miss_timeout_ms);
+}
+
+static void earliest(struct timespec *a, const struct timespec *b)
+{
+    if (b->tv_sec && (b->tv_sec < a->tv_sec ||
+                      (b->tv_sec == a->tv_sec && b->tv_nsec < a->tv_nsec)))
+        *a = *b;
+}
+
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
     unsigned int gen = t->cancel_gen, asked_at = t->inval_gen;
@@ -145,6 +162,7 @@ static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm
         if (!asked || asked_at != t->inval_gen) {
             send_miss_locked(t, iova, perm);
             deadline_after(&deadline, t->miss_timeout_ms);
+            earliest(&deadline, &request_deadline);
             asked = true;
             asked_at = t->inval_gen;
         }

@@ -47,6 +47,9 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg);
 void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd);
 /* Wake waiters; later misses fail at once (disconnect). */
 void vu_iotlb_close(vu_iotlb_table *t);
+/* A queue thread starts a request (or a ring update): from now on its
+ * misses wait at most one miss timeout in total. */
+void vu_iotlb_request_start(const vu_iotlb_table *t);
 /* While a queue is being stopped, misses fail at once (begin/end nest). */
 void vu_iotlb_stop_begin(vu_iotlb_table *t);
 void vu_iotlb_stop_end(vu_iotlb_table *t);

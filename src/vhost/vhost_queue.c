@@ -243,6 +243,7 @@ int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
     /* Being stopped: take nothing more (GET_VRING_BASE is waiting). */
     if (__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
         return 0;
+    vu_iotlb_request_start(&q->dev->iotlb);
     ret = gm_virtq_pop(q->vq, elem);
 
     if (ret == 1) {
@@ -257,6 +258,7 @@ int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t w
     int ret;
 
     vu_log_sync(q->dev);
+    vu_iotlb_request_start(&q->dev->iotlb);   /* a fresh bound for the used ring */
     /* Unpinned mappings (the request's buffers) go before the guest learns
      * the request is done; the rings stay pinned by their caches. */
     if (q->dev->mem.unmap_after_use)
