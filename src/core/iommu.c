@@ -44,6 +44,7 @@ typedef struct iotlb_slot {
 struct gm_iommu_state {
     const gm_iommu_ops *ops;
     uint64_t generation;
+    gm_addr max_mask;             /* atomic: OR of the masks ever cached */
     pthread_rwlock_t notifier_lock;   /* read: notifying; write: (un)registering */
     gm_iommu_notifier *notifiers;
     gm_iommu_stats stats;         /* relaxed atomics */
@@ -136,6 +137,7 @@ static void slot_fill(gm_iommu_state *st, iotlb_slot *s, const gm_iotlb_entry *e
     if (!slot_trylock(s))
         return;   /* another writer is busy: skip caching, stay correct */
     if (__atomic_load_n(&st->generation, __ATOMIC_ACQUIRE) == generation) {
+        __atomic_or_fetch(&st->max_mask, e->addr_mask, __ATOMIC_RELEASE);
         STORE(&s->valid, 1u);
         STORE(&s->idx, idx);
         STORE(&s->perm, (unsigned int)e->perm);
@@ -197,21 +199,41 @@ static bool ranges_overlap(gm_addr a, gm_addr a_last, gm_addr b, gm_addr b_last)
 }
 
 /* Drop slots of @idx (or every index if @idx < 0) overlapping [first, last]. */
+static void slot_drop(gm_iommu_state *st, iotlb_slot *s, int idx, gm_addr first, gm_addr last)
+{
+    while (!slot_trylock(s))
+        ;   /* held only for a few stores */
+    if (s->valid && (idx < 0 || s->idx == idx) &&
+        ranges_overlap(s->iova, s->iova + s->mask, first, last)) {
+        STORE(&s->valid, 0u);
+        COUNT(st, invalidations);
+    }
+    slot_unlock(s);
+}
+
+/* A slot holds an entry cached for one page it covers, so an entry that
+ * overlaps [first, last] sits in the slot of a page within max_mask of the
+ * range: for small ranges, visit only those slots. */
+#define IOTLB_TARGETED_PAGES 64u
+
 static void iotlb_invalidate(gm_iommu_state *st, int idx, gm_addr first, gm_addr last)
 {
-    __atomic_add_fetch(&st->generation, 1, __ATOMIC_ACQ_REL);
-    for (unsigned int i = 0; i < IOTLB_SLOTS; i++) {
-        iotlb_slot *s = &st->slots[i];
+    gm_addr mm, lo, hi;
 
-        while (!slot_trylock(s))
-            ;   /* held only for a few stores */
-        if (s->valid && (idx < 0 || s->idx == idx) &&
-            ranges_overlap(s->iova, s->iova + s->mask, first, last)) {
-            STORE(&s->valid, 0u);
-            COUNT(st, invalidations);
+    __atomic_add_fetch(&st->generation, 1, __ATOMIC_ACQ_REL);
+    mm = __atomic_load_n(&st->max_mask, __ATOMIC_ACQUIRE) | ((1ull << IOTLB_PAGE_SHIFT) - 1);
+    lo = first & ~mm;
+    hi = last | mm;
+    if (idx >= 0 && hi - lo < (gm_addr)IOTLB_TARGETED_PAGES << IOTLB_PAGE_SHIFT) {
+        for (gm_addr page = lo;; page += 1ull << IOTLB_PAGE_SHIFT) {
+            slot_drop(st, slot_for(st, page, idx), idx, first, last);
+            if (hi - page < (1ull << IOTLB_PAGE_SHIFT))
+                break;
         }
-        slot_unlock(s);
+        return;
     }
+    for (unsigned int i = 0; i < IOTLB_SLOTS; i++)
+        slot_drop(st, &st->slots[i], idx, first, last);
 }
 
 void gm_iommu_invalidate_all(gm_region *mr)

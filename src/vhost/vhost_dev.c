@@ -380,7 +380,8 @@ static int h_iotlb_msg(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
         return -EINVAL;
     err = vu_iotlb_message(&dev->iotlb, &m->payload.iotlb);
     if (!err && m->payload.iotlb.type == VU_IOTLB_INVALIDATE)
-        vu_queue_refresh_all(dev);
+        vu_queue_refresh_range(dev, m->payload.iotlb.iova,
+                               m->payload.iotlb.iova + m->payload.iotlb.size - 1);
     return err;
 }
 

@@ -121,6 +121,8 @@ void vu_queue_reset(gm_vhost_queue *q);
 void vu_queue_set_call(gm_vhost_queue *q, int fd);
 void vu_queue_set_enabled(gm_vhost_queue *q, bool enabled);
 void vu_queue_refresh_all(gm_vhost_dev *dev);
+/* Refresh the queues whose rings overlap the IOVAs [first, last]. */
+void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last);
 
 /* vhost_inflight.c */
 int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *reply, int *fd);

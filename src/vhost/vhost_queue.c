@@ -234,6 +234,28 @@ void vu_queue_refresh_all(gm_vhost_dev *dev)
     }
 }
 
+static bool overlaps(uint64_t a, uint64_t len, uint64_t first, uint64_t last)
+{
+    return a <= last && first <= a + len - 1;
+}
+
+void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last)
+{
+    for (unsigned int i = 0; i < dev->cfg.num_queues; i++) {
+        gm_vhost_queue *q = &dev->queues[i];
+        uint64_t n = q->num;
+
+        if (!q->running)
+            continue;
+        if (overlaps(q->addr.desc, 16 * n, first, last) ||
+            overlaps(q->addr.avail, 6 + 2 * n, first, last) ||
+            overlaps(q->addr.used, 6 + 8 * n, first, last)) {
+            __atomic_store_n(&q->refresh, 1, __ATOMIC_RELEASE);
+            wake(q);
+        }
+    }
+}
+
 /* ---- the device's side ------------------------------------------------ */
 
 int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
