@@ -39,6 +39,7 @@ extern "C" {
  * @is_write: initialized for writing
  * @ptr_writable: stores may go through @ptr (writable RAM)
  * @mod_handle: the provider's handle of a map-on-demand mapping held by the cache
+ * @refuse_writes: seen through a read-only view of an IOMMU: stores refused
  */
 typedef struct gm_cache {
     uint8_t *ptr;
@@ -50,6 +51,7 @@ typedef struct gm_cache {
     bool is_write;
     bool ptr_writable;
     void *mod_handle;
+    bool refuse_writes;
 } gm_cache;
 
 /** GM_CACHE_INIT - initializer for a cache that was never set up. */

@@ -100,11 +100,14 @@ static int64_t cache_init_rcu(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t
     left = gm_iommu_step(fr->mr, xlat, is_write && !ro, GM_ATTRS_UNSPECIFIED, depth, &tas, &taddr);
     if (!left)
         return -EFAULT;
+    len = GM_MIN(len, (uint64_t)GM_MIN(fr->start + fr->size - addr, (gm_u128)len));
     ret = cache_init_rcu(cache, tas, taddr, GM_MIN(len, left), is_write, depth + 1);
     if (ret > 0 && ro) {
-        /* Seen through a read-only view: stores are refused. */
+        /* Seen through a read-only view: stores are refused, whatever
+         * lies behind the IOMMU. */
         cache->ptr_writable = false;
         cache->section.readonly = true;
+        cache->refuse_writes = true;
     }
     return ret;
 }
@@ -186,8 +189,9 @@ gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf, uin
         gm_mark_dirty(cache->section.mr, cache_xlat(cache, off), len);
         return GM_OK;
     }
-    if (cache->section.readonly && cache->section.mr->kind != GM_KIND_IO &&
-        cache->section.mr->kind != GM_KIND_ROM_DEVICE)
+    if (cache->refuse_writes || (cache->section.readonly &&
+                                 cache->section.mr->kind != GM_KIND_IO &&
+                                 cache->section.mr->kind != GM_KIND_ROM_DEVICE))
         return gm_region_refuse(cache->section.mr, cache_xlat(cache, off), (void *)buf, len, true);
     /* Not directly writable: a ROM device's ops, or a refusal for ROM. */
     return cache_device_access(cache, off, (void *)buf, len, true);

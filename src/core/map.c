@@ -160,7 +160,8 @@ static void *map_iommu(const gm_flat_range *fr, gm_addr addr, uint64_t *plen, bo
         *plen = 0;
         return NULL;
     }
-    *plen = GM_MIN(*plen, left);
+    /* No further than the IOMMU page, nor than the IOMMU's flat range. */
+    *plen = GM_MIN(range_left(fr, addr, *plen), left);
     return map_rcu(tas, taddr, plen, is_write, attrs, depth + 1);
 }
 

@@ -47,6 +47,7 @@ typedef struct mc_binding {
     uint64_t pages;               /* provider pages in the region */
     uint64_t generation;          /* bumped by every invalidation (mc->lock) */
     uint64_t failed_batch;        /* atomic: 1 + first page of the last refused batch */
+    int refs;                     /* atomic: the region's + one per live mapping */
     struct mc_binding *next;
 } mc_binding;
 
@@ -98,11 +99,20 @@ static uint64_t entry_bytes(const mc_entry *e)
     return (uint64_t)e->npages << page_shift(e->b);
 }
 
-static unsigned int bucket_of(const mc_binding *b, uint64_t first, bool writable)
+/* The key is (binding, first page, writable, single): a single-page
+ * fallback entry and a batch that starts at the same page are different
+ * entries, so a lookup never gets a mapping that misses its page. */
+static unsigned int bucket_of(const mc_binding *b, uint64_t first, bool writable, bool single)
 {
     uint64_t h = ((uintptr_t)b >> 4) * 0x9e3779b97f4a7c15ull ^ first * 0xc2b2ae3d27d4eb4full;
 
-    return (unsigned int)((h >> 20) ^ h ^ (writable ? 0x5bd1u : 0)) & (MC_BUCKETS - 1);
+    return (unsigned int)((h >> 20) ^ h ^ (writable ? 0x5bd1u : 0) ^ (single ? 0x2e7u : 0)) &
+           (MC_BUCKETS - 1);
+}
+
+static bool is_single(const mc_entry *e)
+{
+    return e->npages == 1;
 }
 
 static pthread_spinlock_t *stripe_of(gm_mapcache *mc, unsigned int bucket)
@@ -135,15 +145,16 @@ gm_mapcache *gm_mapcache_new(const gm_mapcache_config *cfg)
 /* ---- hash table -------------------------------------------------------- */
 
 /* Find and pin the entry with this key; NULL if absent. */
-static mc_entry *hash_pin(gm_mapcache *mc, mc_binding *b, uint64_t first, bool writable)
+static mc_entry *hash_pin(gm_mapcache *mc, mc_binding *b, uint64_t first, bool writable,
+                          bool single)
 {
-    unsigned int bucket = bucket_of(b, first, writable);
+    unsigned int bucket = bucket_of(b, first, writable, single);
     pthread_spinlock_t *lock = stripe_of(mc, bucket);
     mc_entry *e;
 
     pthread_spin_lock(lock);
     for (e = mc->buckets[bucket]; e; e = e->hnext) {
-        if (e->b == b && e->first == first && e->writable == writable) {
+        if (e->b == b && e->first == first && e->writable == writable && is_single(e) == single) {
             __atomic_add_fetch(&e->state, 1, __ATOMIC_ACQUIRE);
             __atomic_store_n(&e->referenced, 1, __ATOMIC_RELAXED);
             break;
@@ -155,7 +166,7 @@ static mc_entry *hash_pin(gm_mapcache *mc, mc_binding *b, uint64_t first, bool w
 
 static void hash_insert(gm_mapcache *mc, mc_entry *e)
 {
-    unsigned int bucket = bucket_of(e->b, e->first, e->writable);
+    unsigned int bucket = bucket_of(e->b, e->first, e->writable, is_single(e));
     pthread_spinlock_t *lock = stripe_of(mc, bucket);
 
     pthread_spin_lock(lock);
@@ -178,7 +189,7 @@ static void chain_unlink(gm_mapcache *mc, mc_entry *e, unsigned int bucket)
 /* Unlink @e if it has no users; true if it was unlinked. */
 static bool hash_remove_unpinned(gm_mapcache *mc, mc_entry *e)
 {
-    unsigned int bucket = bucket_of(e->b, e->first, e->writable);
+    unsigned int bucket = bucket_of(e->b, e->first, e->writable, is_single(e));
     pthread_spinlock_t *lock = stripe_of(mc, bucket);
     int idle = 0;
     bool removed;
@@ -196,7 +207,7 @@ static bool hash_remove_unpinned(gm_mapcache *mc, mc_entry *e)
  * so it cannot be released under us; drop it with unpin semantics. */
 static void hash_doom(gm_mapcache *mc, mc_entry *e)
 {
-    unsigned int bucket = bucket_of(e->b, e->first, e->writable);
+    unsigned int bucket = bucket_of(e->b, e->first, e->writable, is_single(e));
     pthread_spinlock_t *lock = stripe_of(mc, bucket);
 
     pthread_spin_lock(lock);
@@ -207,12 +218,27 @@ static void hash_doom(gm_mapcache *mc, mc_entry *e)
 
 /* ---- releasing mappings ------------------------------------------------ */
 
+/* Drop a reference; the last one (region freed, every mapping unmapped)
+ * closes the provider and frees the binding. Mappings unmapped outside
+ * mc->lock keep their binding alive this way. */
+static void binding_put(mc_binding *b)
+{
+    if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    if (b->p->destroy)
+        b->p->destroy(b->opaque);
+    free(b);
+}
+
 static void entry_unmap_free(gm_mapcache *mc, mc_entry *e)
 {
-    e->b->p->unmap_pages(e->b->opaque, e->host, e->first, e->npages);
+    mc_binding *b = e->b;
+
+    b->p->unmap_pages(b->opaque, e->host, e->first, e->npages);
     STAT_ADD(mc, unmaps, 1);
     STAT_SUB(mc, bytes_mapped, entry_bytes(e));
     free(e);
+    binding_put(b);
 }
 
 /* Drop one pin; true if the caller must release the (doomed) entry. */
@@ -290,6 +316,7 @@ static mc_entry *entry_new(mc_binding *b, uint64_t first, unsigned int npages, b
     if (!e)
         return NULL;
     memset(e, 0, sizeof(*e));
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
     e->b = b;
     e->first = first;
     e->npages = npages;
@@ -353,7 +380,7 @@ static mc_entry *miss(gm_mapcache *mc, mc_binding *b, uint64_t page, bool writab
             return NULL;
         }
         pthread_mutex_lock(&mc->lock);
-        old = hash_pin(mc, b, first, writable);
+        old = hash_pin(mc, b, first, writable, npages == 1);
         if (old || __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != generation) {
             pthread_mutex_unlock(&mc->lock);
             STAT_ADD(mc, bytes_mapped, entry_bytes(e));
@@ -377,12 +404,11 @@ static mc_entry *miss(gm_mapcache *mc, mc_binding *b, uint64_t page, bool writab
 
 static void unpin(gm_mapcache *mc, mc_entry *e);
 
-/* The entry keyed at @first, pinned, if it covers @page (a single-page
- * fallback entry shares its key with the batch that failed). */
+/* The entry keyed at @first, pinned, if it covers @page. */
 static mc_entry *pin_covering(gm_mapcache *mc, mc_binding *b, uint64_t first, bool writable,
-                              uint64_t page)
+                              uint64_t page, bool single)
 {
-    mc_entry *e = hash_pin(mc, b, first, writable);
+    mc_entry *e = hash_pin(mc, b, first, writable, single);
 
     if (e && page - e->first >= e->npages) {
         unpin(mc, e);
@@ -391,20 +417,28 @@ static mc_entry *pin_covering(gm_mapcache *mc, mc_binding *b, uint64_t first, bo
     return e;
 }
 
+/* Cached mapping of @page for @writable: the batch, else the single page. */
+static mc_entry *pin_cached(mc_binding *b, uint64_t page, bool writable)
+{
+    gm_mapcache *mc = b->mc;
+    uint64_t batch_first = page & ~((uint64_t)mc->cfg.batch_pages - 1);
+    mc_entry *e = NULL;
+
+    if (mc->cfg.batch_pages > 1)
+        e = pin_covering(mc, b, batch_first, writable, page, false);
+    if (!e)
+        e = pin_covering(mc, b, page, writable, page, true);
+    return e;
+}
+
 /* A pinned entry covering @page for @writable access, or NULL (refused). */
 static mc_entry *lookup(mc_binding *b, uint64_t page, bool writable)
 {
     gm_mapcache *mc = b->mc;
-    uint64_t batch_first = page & ~((uint64_t)mc->cfg.batch_pages - 1);
-    mc_entry *e = pin_covering(mc, b, batch_first, writable, page);
+    mc_entry *e = pin_cached(b, page, writable);
 
-    if (!e && batch_first != page)
-        e = pin_covering(mc, b, page, writable, page);
-    if (!e && !writable) {
-        e = pin_covering(mc, b, batch_first, true, page);
-        if (!e && batch_first != page)
-            e = pin_covering(mc, b, page, true, page);
-    }
+    if (!e && !writable)
+        e = pin_cached(b, page, true);
     if (e) {
         STAT_ADD(mc, hits, 1);
         return e;
@@ -489,7 +523,7 @@ gm_region *gm_mapcache_region_new(gm_mapcache *mc, gm_system *sys, const char *n
     b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
-    *b = (mc_binding){ .mc = mc, .p = provider, .opaque = opaque };
+    *b = (mc_binding){ .mc = mc, .p = provider, .opaque = opaque, .refs = 1 };
     b->pages = size == GM_SIZE_2_64 ? (1ull << (64 - provider->page_shift))
                                     : (size + (1ull << provider->page_shift) - 1) >>
                                           provider->page_shift;
@@ -594,9 +628,7 @@ static void binding_destroy(void *opaque)
     }
     pthread_mutex_unlock(&mc->lock);
     unmap_list(mc, now);
-    if (b->p->destroy)
-        b->p->destroy(b->opaque);
-    free(b);
+    binding_put(b);
 }
 
 void gm_mapcache_flush(gm_mapcache *mc)

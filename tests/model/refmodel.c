@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <guestmem/iommu.h>
 #include <guestmem/types.h>
 
 #include "refmodel.h"
@@ -47,10 +48,17 @@ void rm_init(struct rm_model *m)
     rm_commit(m);
 }
 
+static void rm_region_free(struct rm_region *r)
+{
+    free(r->bytes);
+    free(r->pg);
+    free(r->pte);
+}
+
 void rm_free(struct rm_model *m)
 {
     for (int i = 0; i < RM_MAX_REGIONS; i++)
-        free(m->r[i].bytes);
+        rm_region_free(&m->r[i]);
     memset(m, 0, sizeof(*m));
 }
 
@@ -60,7 +68,7 @@ void rm_new_region(struct rm_model *m, int slot, enum rm_kind kind, rm_u128 size
     struct rm_region *r = &m->r[slot];
     struct rm_topo *t = &m->cur[slot];
 
-    free(r->bytes);
+    rm_region_free(r);
     memset(r, 0, sizeof(*r));
     r->kind = kind;
     r->id = id;
@@ -80,9 +88,34 @@ void rm_new_region(struct rm_model *m, int slot, enum rm_kind kind, rm_u128 size
     t->romd = true;
 }
 
+void rm_mod_setup(struct rm_model *m, int slot, bool cached, bool copy)
+{
+    struct rm_region *r = &m->r[slot];
+
+    r->npages = r->alloc >> RM_PAGE_SHIFT;
+    r->pg = calloc(r->npages ? r->npages : 1, 1);
+    if (!r->pg)
+        abort();
+    r->mod_cached = cached;
+    r->mod_copy = copy;
+}
+
+void rm_iommu_setup(struct rm_model *m, int slot, unsigned int shift, uint64_t npages)
+{
+    struct rm_region *r = &m->r[slot];
+
+    r->io_shift = shift;
+    r->io_npages = npages;
+    r->pte = calloc(npages ? npages : 1, sizeof(*r->pte));
+    if (!r->pte)
+        abort();
+    for (uint64_t i = 0; i < npages; i++)
+        r->pte[i].as = RM_NONE;
+}
+
 void rm_drop_region(struct rm_model *m, int slot)
 {
-    free(m->r[slot].bytes);
+    rm_region_free(&m->r[slot]);
     memset(&m->r[slot], 0, sizeof(m->r[slot]));
     m->r[slot].target = RM_NONE;
     memset(&m->cur[slot], 0, sizeof(m->cur[slot]));
@@ -326,7 +359,83 @@ void rm_resolve(const struct rm_model *m, int root, rm_u128 addr, struct rm_hit 
  * I/O and ROM-device callbacks still receive them, as in QEMU. */
 static bool rm_ro_refuses(enum rm_kind kind)
 {
-    return kind == RM_RAM || kind == RM_ROM || kind == RM_RAMD;
+    return kind == RM_RAM || kind == RM_ROM || kind == RM_RAMD || kind == RM_MOD ||
+           kind == RM_IOMMU;
+}
+
+enum rm_mod_outcome rm_mod_state(const struct rm_model *m, int leaf, uint64_t off,
+                                 bool need_write, bool mapping)
+{
+    const struct rm_region *r = &m->r[leaf];
+    uint64_t page = off >> RM_PAGE_SHIFT;
+    unsigned int st;
+
+    if (page >= r->npages)
+        return RM_MOD_REFUSED; /* past the backing: never granted */
+    st = r->pg[page];
+    if (!(st & RM_PG_REFUSED) && !(need_write && (st & RM_PG_RO)))
+        return RM_MOD_OK;
+    /* A revoked page may still be served by a cached mapping; accesses of
+     * a copy provider do not use mappings. */
+    if ((st & RM_PG_STALE) && r->mod_cached && (mapping || !r->mod_copy))
+        return RM_MOD_MAYBE;
+    return RM_MOD_REFUSED;
+}
+
+void rm_translate(const struct rm_model *m, int root, rm_u128 addr, enum rm_xmode mode,
+                  bool is_write, struct rm_xhit *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->clip = RM_2_64;
+    for (;;) {
+        const struct rm_region *r;
+        const struct rm_pte *pte = NULL;
+        uint64_t page, within, psize;
+        bool need_write = is_write;
+
+        x->root = root;
+        x->addr = (uint64_t)addr;
+        rm_resolve(m, root, addr, &x->hit);
+        if (x->hit.leaf == RM_NONE || m->r[x->hit.leaf].kind != RM_IOMMU)
+            return;
+        r = &m->r[x->hit.leaf];
+        if (is_write && x->hit.readonly) {
+            if (mode != RM_X_CACHE) {
+                x->fault = GM_DECODE_ERROR;
+                return;
+            }
+            x->ro_crossed = true;
+        }
+        if (x->ro_crossed)
+            need_write = false;
+        if (x->depth >= RM_IOMMU_MAX_NESTING) {
+            x->fault = GM_ACCESS_ERROR;
+            return;
+        }
+        page = x->hit.off >> r->io_shift;
+        if (page < r->io_npages)
+            pte = &r->pte[page];
+        if (!pte || pte->as == RM_NONE ||
+            !(pte->perm & (need_write ? GM_IOMMU_WO : GM_IOMMU_RO))) {
+            x->fault = GM_ACCESS_ERROR;
+            return;
+        }
+        psize = 1ull << r->io_shift;
+        within = x->hit.off & (psize - 1);
+        if (psize - within < x->clip)
+            x->clip = psize - within;
+        root = pte->as;
+        addr = pte->taddr + within;
+        x->depth++;
+    }
+}
+
+bool rm_valid(const struct rm_model *m, int root, rm_u128 addr, bool is_write)
+{
+    struct rm_xhit x;
+
+    rm_translate(m, root, addr, RM_X_ACCESS, is_write, &x);
+    return !x.fault && rm_byte_valid(m, &x.hit, is_write);
 }
 
 unsigned int rm_read_byte(const struct rm_model *m, const struct rm_hit *hit, uint8_t *val)
@@ -357,6 +466,11 @@ unsigned int rm_read_byte(const struct rm_model *m, const struct rm_hit *hit, ui
         return GM_OK;
     case RM_RESV:
         return GM_DECODE_ERROR;
+    case RM_MOD:
+        if (rm_mod_state(m, hit->leaf, hit->off, false, false) == RM_MOD_REFUSED)
+            return GM_ACCESS_ERROR;
+        *val = r->bytes[hit->off];
+        return GM_OK;
     default:
         abort();
     }
@@ -393,6 +507,11 @@ unsigned int rm_write_byte(struct rm_model *m, const struct rm_hit *hit, uint8_t
         if (hit->off < r->alloc)
             r->bytes[hit->off] = val;
         return GM_OK;
+    case RM_MOD:
+        if (rm_mod_state(m, hit->leaf, hit->off, true, false) == RM_MOD_REFUSED)
+            return GM_ACCESS_ERROR;
+        r->bytes[hit->off] = val;
+        return GM_OK;
     default:
         abort();
     }
@@ -415,17 +534,49 @@ bool rm_byte_valid(const struct rm_model *m, const struct rm_hit *hit, bool is_w
 }
 
 unsigned int rm_access(struct rm_model *m, int root, uint64_t addr, uint8_t *buf,
-                       uint64_t len, bool is_write)
+                       uint64_t len, bool is_write, struct rm_unc *u)
 {
     unsigned int res = GM_OK;
-    struct rm_hit hit;
+    struct rm_xhit x;
 
+    if (u) {
+        u->n = 0;
+        u->reach = 0;
+    }
     for (uint64_t i = 0; i < len; i++) {
-        rm_resolve(m, root, (rm_u128)addr + i, &hit);
+        const struct rm_hit *hit = &x.hit;
+
+        rm_translate(m, root, (rm_u128)addr + i, RM_X_ACCESS, is_write, &x);
+        if (x.fault) {
+            if (!is_write)
+                buf[i] = 0;
+            res |= x.fault;
+            continue;
+        }
+        if (hit->leaf != RM_NONE && m->r[hit->leaf].kind == RM_MOD &&
+            !(is_write && hit->readonly)) {
+            enum rm_mod_outcome o = rm_mod_state(m, hit->leaf, hit->off, is_write, false);
+
+            if (u)
+                u->reach++;
+            if (o == RM_MOD_MAYBE) {
+                if (u && u->n < RM_UNC_MAX) {
+                    u->e[u->n].i = (uint32_t)i;
+                    u->e[u->n].leaf = hit->leaf;
+                    u->e[u->n].off = hit->off;
+                    u->n++;
+                } else if (u) {
+                    abort();
+                }
+                if (!is_write)
+                    buf[i] = m->r[hit->leaf].bytes[hit->off];
+                continue;
+            }
+        }
         if (is_write)
-            res |= rm_write_byte(m, &hit, buf[i]);
+            res |= rm_write_byte(m, hit, buf[i]);
         else
-            res |= rm_read_byte(m, &hit, &buf[i]);
+            res |= rm_read_byte(m, hit, &buf[i]);
     }
     return res;
 }
@@ -513,7 +664,8 @@ int rm_boundaries(const struct rm_model *m, int root, uint64_t *out, int max)
 static const char *const rm_kind_names[] = {
     [RM_CONTAINER] = "container", [RM_RAM] = "ram",  [RM_ROM] = "rom",
     [RM_RAMD] = "ramd",           [RM_ROMD] = "romd", [RM_IO] = "io",
-    [RM_RESV] = "reservation",    [RM_ALIAS] = "alias",
+    [RM_RESV] = "reservation",    [RM_MOD] = "mapped",   [RM_IOMMU] = "iommu",
+    [RM_ALIAS] = "alias",
 };
 
 static void rm_print_size(FILE *f, rm_u128 size)
@@ -542,6 +694,25 @@ static void rm_dump_one(const struct rm_model *m, FILE *f, const char *const *na
                 (unsigned long long)rg->alloc);
     if (rg->kind == RM_ROMD)
         fprintf(f, " romd %d", t->romd);
+    if (rg->kind == RM_MOD) {
+        fprintf(f, " pages %llu%s%s:", (unsigned long long)rg->npages,
+                rg->mod_cached ? " cached" : "", rg->mod_copy ? " copy" : "");
+        /* - granted, r read-only, x refused; capitals: stale */
+        for (uint64_t p = 0; p < rg->npages && p < 64; p++) {
+            unsigned int st = rg->pg[p];
+            char c = st & RM_PG_REFUSED ? 'x' : st & RM_PG_RO ? 'r' : '-';
+
+            fputc(st & RM_PG_STALE ? (c == '-' ? 'S' : c - 32) : c, f);
+        }
+    }
+    if (rg->kind == RM_IOMMU) {
+        fprintf(f, " page 0x%llx:", 1ull << rg->io_shift);
+        for (uint64_t p = 0; p < rg->io_npages && p < 256; p++)
+            if (rg->pte[p].as != RM_NONE && rg->pte[p].perm)
+                fprintf(f, " %llu->%s:0x%llx/%u", (unsigned long long)p,
+                        rg->pte[p].as ? "dev" : "sys", (unsigned long long)rg->pte[p].taddr,
+                        rg->pte[p].perm);
+    }
     fputc('\n', f);
     for (int i = 0; i < s->nchild[r]; i++)
         rm_dump_one(m, f, names, s->child[r][i], depth + 1, s);

@@ -27,11 +27,38 @@
  * callbacks treat every byte independently (little- or big-endian), so the
  * result of an access does not depend on how the core splits it; the
  * callbacks check that the split respects impl.
+ *
+ * Map-on-demand regions have a provider like a grant table: a memfd whose
+ * 4 KiB pages are each granted read-write, read-only or not at all, mapped
+ * with mmap between guard pages (so a pointer past a mapping, a write
+ * through a read mapping or a use after unmap faults). Plain providers
+ * (gm_region_new_mapped, some with a copy op) map at most the rest of one
+ * page; others are served through one of two mapping caches per epoch
+ * (small budget, batches of 1, 4 or 16 pages, deferred unmaps or not).
+ * Grants change at random; a revocation is followed by
+ * gm_mapcache_invalidate() at once or later, and until then the model
+ * accepts either outcome for that page (rm_access() lists such bytes).
+ * Every mapping is counted: plain providers must have none left after each
+ * operation, a mapping cache's counters must match its providers' live
+ * mappings, gm_mapcache_flush() must leave none, and at the end of the epoch
+ * every provider is destroyed once with nothing mapped.
+ *
+ * IOMMU regions (4, 8 or 64 KiB pages) translate through a page table kept
+ * here and in the model, into "sys" or "dev" with random permissions, often
+ * onto other IOMMUs (nesting) or onto themselves (loops, which the nesting
+ * limit must stop); "dev" itself is sometimes an IOMMU. Page-table changes
+ * are always followed by gm_iommu_notify(UNMAP) or
+ * gm_iommu_invalidate_all(), so the model can be exact; notifiers, IOTLB
+ * statistics and gm_iommu_translate() are checked too. Maps and caches are
+ * checked to show one run of one region (no further than an IOMMU page or a
+ * grant mapping) and to keep working when the page under them is revoked
+ * or retranslated while they are held.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +94,71 @@ struct dev {
     unsigned int impl_max;
 };
 
+/* One live mapping of a map-on-demand provider: pages of the backing memfd
+ * mapped between two inaccessible guard pages, read-only unless writable. */
+struct live_map {
+    struct live_map *next;
+    uint8_t *reserve;   /* guard, pages, guard */
+    uint8_t *host;      /* the pages */
+    uint8_t *ret;       /* plain provider: what map returned */
+    uint64_t ret_len;   /* plain provider: the length it granted */
+    uint64_t first;
+    unsigned int npages;
+    bool writable;
+};
+
+/*
+ * The provider of a map-on-demand region, like a grant table: a memfd of
+ * npages pages, each granted read-write, read-only or not at all. Plain
+ * providers (gm_region_new_mapped) map at most the rest of one page per
+ * call; mapping-cache providers map runs of pages. Every mapping is a real
+ * mmap of the memfd, so a use after unmap, a write through a read mapping
+ * or a pointer past the mapping faults.
+ */
+struct prov {
+    gm_mod_ops ops;
+    gm_mapcache_provider mcp;
+    int slot;
+    char name[40];
+    int mc;             /* mapping cache (index in T.mc), -1: plain provider */
+    int fd;
+    uint8_t *view;      /* the test's own mapping of the backing */
+    uint64_t npages;
+    uint8_t grant[64];  /* RM_PG_REFUSED | RM_PG_RO per page */
+    struct live_map *live;
+    long nlive;
+    uint64_t live_bytes;
+    int destroyed;      /* atomic */
+    bool released;      /* its region was dropped by the test */
+};
+
+/* An IOMMU region's translation table (the model keeps its own copy). */
+struct iommu_pte {
+    int as;             /* -1: no translation */
+    uint64_t taddr;
+    unsigned int perm;
+    unsigned int none_style; /* how "no translation" is said */
+};
+
+struct iommu {
+    gm_iommu_ops ops;
+    int slot;
+    char name[40];
+    unsigned int shift;
+    uint64_t npages;
+    struct iommu_pte *pte;
+    unsigned long misses, faults; /* translate calls, and those that gave no access */
+    gm_iommu_notifier nt;
+    bool has_nt;
+    unsigned long nt_got, nt_want;
+    const gm_iotlb_entry *nt_entry; /* what the current notify passes */
+};
+
 struct slot {
     gm_region *mr;
     struct dev *dev;
+    struct prov *prov;
+    struct iommu *io;
     void *host;   /* caller-owned memory (RAM over a pointer, RAM device) */
     int memfd;    /* RAM from a memfd, -1 otherwise */
     char name[40];
@@ -103,16 +192,29 @@ static struct {
     int ngraves;
     gm_attrs attrs;
     struct sections secs;
-    unsigned long stats[16];
+    unsigned long stats[32];
     unsigned long hits[RM_ALIAS + 2]; /* accesses by kind of first byte */
+    /* map-on-demand and IOMMU regions of the epoch, live or dropped */
+    gm_mapcache *mc[2];
+    gm_mapcache_config mccfg[2];
+    struct prov **provs;
+    int nprovs, capprovs;
+    struct iommu **iommus;
+    int niommus, capiommus;
+    pthread_mutex_t plock;     /* provider state (unmaps come from RCU callbacks too) */
+    unsigned long prov_calls;  /* map, map_pages and copy calls (atomic) */
+    unsigned long log_errors;  /* GM_LOG_ERROR messages (atomic) */
+    struct rm_unc unc;
 } T;
 
 enum { ST_ACCESS, ST_LOOKUP, ST_SECTIONS, ST_MAP, ST_CACHE, ST_TOPO, ST_TXN, ST_RECREATE,
-       ST_MEMCHECK, ST_TOPO_ERR, ST_EPOCH };
+       ST_MEMCHECK, ST_TOPO_ERR, ST_EPOCH, ST_GRANT, ST_INVAL, ST_IOMMU, ST_XLATE,
+       ST_X1, ST_X2, ST_XLIMIT, ST_MODACC, ST_UNC, ST_MIDREVOKE, ST_MAPX, ST_MAPMOD };
 
 static const char *const kind_name[] = {
     [RM_CONTAINER] = "cont", [RM_RAM] = "ram", [RM_ROM] = "rom", [RM_RAMD] = "ramd",
-    [RM_ROMD] = "romd", [RM_IO] = "io", [RM_RESV] = "resv", [RM_ALIAS] = "alias",
+    [RM_ROMD] = "romd", [RM_IO] = "io", [RM_RESV] = "resv", [RM_MOD] = "mod",
+    [RM_IOMMU] = "iommu", [RM_ALIAS] = "alias",
 };
 
 /* ---- failure reporting ------------------------------------------------- */
@@ -239,6 +341,8 @@ static bool is_root(int i)
 static void log_sink(void *opaque, enum gm_log_level level, const char *msg)
 {
     (void)opaque;
+    if (level == GM_LOG_ERROR)
+        __atomic_add_fetch(&T.log_errors, 1, __ATOMIC_RELAXED);
     if (T.trace)
         fprintf(stderr, "  log %d: %s\n", (int)level, msg);
 }
@@ -425,6 +529,303 @@ static struct dev *dev_new(enum rm_kind kind, enum rm_io_flavor flavor, uint32_t
     return d;
 }
 
+/* ---- map-on-demand providers ------------------------------------------- */
+
+#define PAGE 0x1000ull
+#define MOD_MAX_PAGES 64
+
+static void plock(void) { pthread_mutex_lock(&T.plock); }
+static void punlock(void) { pthread_mutex_unlock(&T.plock); }
+
+/* May pages [first, first + n) be mapped (for writing)? Caller holds plock. */
+static bool prov_grants(const struct prov *p, uint64_t first, uint64_t n, bool writable)
+{
+    if (first >= p->npages || n > p->npages - first)
+        return false;
+    for (uint64_t i = first; i < first + n; i++)
+        if ((p->grant[i] & RM_PG_REFUSED) || (writable && (p->grant[i] & RM_PG_RO)))
+            return false;
+    return true;
+}
+
+static struct live_map *live_map_new(struct prov *p, uint64_t first, unsigned int n,
+                                     bool writable)
+{
+    struct live_map *lm = calloc(1, sizeof(*lm));
+    size_t span = (size_t)(n + 2) * PAGE;
+
+    CHECK(lm != NULL, "out of memory");
+    lm->reserve = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(lm->reserve != MAP_FAILED, "mmap: errno %d", errno);
+    lm->host = mmap(lm->reserve + PAGE, (size_t)n * PAGE,
+                    PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED | MAP_FIXED, p->fd,
+                    (off_t)(first * PAGE));
+    CHECK(lm->host == lm->reserve + PAGE, "mmap of the backing: errno %d", errno);
+    lm->first = first;
+    lm->npages = n;
+    lm->writable = writable;
+    lm->next = p->live;
+    p->live = lm;
+    p->nlive++;
+    p->live_bytes += (uint64_t)n * PAGE;
+    return lm;
+}
+
+static void live_map_free(struct prov *p, struct live_map *lm)
+{
+    for (struct live_map **pp = &p->live; *pp; pp = &(*pp)->next) {
+        if (*pp == lm) {
+            *pp = lm->next;
+            p->nlive--;
+            p->live_bytes -= (uint64_t)lm->npages * PAGE;
+            munmap(lm->reserve, (size_t)(lm->npages + 2) * PAGE);
+            free(lm);
+            return;
+        }
+    }
+    fail("%s: unmap of a mapping that is not live", p->name);
+}
+
+/* The live mapping containing host byte @h, or NULL. Caller holds plock. */
+static struct live_map *live_map_at(const struct prov *p, const uint8_t *h)
+{
+    for (struct live_map *lm = p->live; lm; lm = lm->next)
+        if (h >= lm->host && h < lm->host + (uint64_t)lm->npages * PAGE)
+            return lm;
+    return NULL;
+}
+
+/* Does a live mapping of @p overlap pages [first, last]? */
+static bool live_overlaps(const struct prov *p, uint64_t first, uint64_t last)
+{
+    bool hit = false;
+
+    plock();
+    for (struct live_map *lm = p->live; lm && !hit; lm = lm->next)
+        hit = lm->first <= last && first <= lm->first + lm->npages - 1;
+    punlock();
+    return hit;
+}
+
+static void *prov_map(void *opaque, gm_addr offset, uint64_t *len, bool is_write, gm_attrs attrs,
+                      void **handle)
+{
+    struct prov *p = opaque;
+    uint64_t page = offset / PAGE, in = offset % PAGE;
+    struct live_map *lm;
+
+    (void)attrs;
+    __atomic_add_fetch(&T.prov_calls, 1, __ATOMIC_RELAXED);
+    if (!*len)
+        fail("%s: map of 0 bytes at 0x%" PRIx64, p->name, offset);
+    plock();
+    if (!prov_grants(p, page, 1, is_write)) {
+        punlock();
+        return NULL;
+    }
+    lm = live_map_new(p, page, 1, is_write);
+    if (*len > PAGE - in)
+        *len = PAGE - in; /* one grant page at most */
+    lm->ret = lm->host + in;
+    lm->ret_len = *len;
+    punlock();
+    *handle = lm;
+    return lm->ret;
+}
+
+static void prov_unmap(void *opaque, void *handle, void *host, uint64_t len, bool is_write,
+                       uint64_t access_len)
+{
+    struct prov *p = opaque;
+    struct live_map *lm = handle;
+
+    plock();
+    if (!live_map_at(p, host) || live_map_at(p, host) != lm)
+        fail("%s: unmap of %p with a handle that does not map it", p->name, host);
+    if (host != lm->ret || !len || len > lm->ret_len || access_len > len)
+        fail("%s: unmap(%p, len %" PRIu64 ", access_len %" PRIu64 ") of a mapping of %p, "
+             "%" PRIu64 " bytes", p->name, host, len, access_len, (void *)lm->ret, lm->ret_len);
+    if (access_len && (!is_write || !lm->writable))
+        fail("%s: unmap reports %" PRIu64 " bytes written to a %s mapping", p->name, access_len,
+             lm->writable ? "writable (unmapped as read)" : "read-only");
+    live_map_free(p, lm);
+    punlock();
+}
+
+static void *prov_map_pages(void *opaque, uint64_t first, unsigned int npages, bool writable)
+{
+    struct prov *p = opaque;
+    struct live_map *lm = NULL;
+
+    __atomic_add_fetch(&T.prov_calls, 1, __ATOMIC_RELAXED);
+    if (!npages || first >= p->npages || npages > p->npages - first)
+        fail("%s: map_pages(%" PRIu64 ", %u) beyond the region's %" PRIu64 " pages", p->name,
+             first, npages, p->npages);
+    plock();
+    if (prov_grants(p, first, npages, writable))
+        lm = live_map_new(p, first, npages, writable);
+    punlock();
+    return lm ? lm->host : NULL;
+}
+
+static void prov_unmap_pages(void *opaque, void *host, uint64_t first, unsigned int npages)
+{
+    struct prov *p = opaque;
+    struct live_map *lm;
+
+    plock();
+    lm = live_map_at(p, host);
+    if (!lm || lm->host != host || lm->first != first || lm->npages != npages)
+        fail("%s: unmap_pages(%p, %" PRIu64 ", %u) matches no mapping", p->name, host, first,
+             npages);
+    live_map_free(p, lm);
+    punlock();
+}
+
+/* A grant copy: one page at most, as the core promises. */
+static gm_result prov_copy(void *opaque, gm_addr offset, void *buf, uint64_t len, bool is_write,
+                           gm_attrs attrs)
+{
+    struct prov *p = opaque;
+    uint64_t page = offset / PAGE;
+    bool ok;
+
+    (void)attrs;
+    __atomic_add_fetch(&T.prov_calls, 1, __ATOMIC_RELAXED);
+    if (!len || offset % PAGE + len > PAGE)
+        fail("%s: copy of %" PRIu64 " bytes at 0x%" PRIx64 " is not within one page", p->name,
+             len, offset);
+    plock();
+    ok = prov_grants(p, page, 1, is_write);
+    punlock();
+    if (!ok)
+        return GM_ACCESS_ERROR;
+    if (is_write)
+        memcpy(p->view + offset, buf, len);
+    else
+        memcpy(buf, p->view + offset, len);
+    return GM_OK;
+}
+
+static void prov_destroy(void *opaque)
+{
+    struct prov *p = opaque;
+    long live;
+
+    plock();
+    live = p->nlive;
+    punlock();
+    if (live)
+        fail("%s: destroyed with %ld mappings live", p->name, live);
+    __atomic_add_fetch(&p->destroyed, 1, __ATOMIC_RELEASE);
+}
+
+/* Change the grant of pages [first, first + n) (provider and model) and
+ * return whether anything allowed before is refused now. */
+static bool prov_set_grant(int slot, uint64_t first, uint64_t n, unsigned int st)
+{
+    struct prov *p = T.s[slot].prov;
+    bool revoked = false;
+
+    plock();
+    for (uint64_t i = first; i < first + n && i < p->npages; i++) {
+        unsigned int old = p->grant[i];
+
+        if (((st & RM_PG_REFUSED) && !(old & RM_PG_REFUSED)) ||
+            ((st & RM_PG_RO) && !(old & (RM_PG_RO | RM_PG_REFUSED))))
+            revoked = true;
+        p->grant[i] = (uint8_t)st;
+        T.m.r[slot].pg[i] = (uint8_t)(st | (T.m.r[slot].pg[i] & RM_PG_STALE));
+    }
+    punlock();
+    return revoked;
+}
+
+/* ---- IOMMU regions ------------------------------------------------------- */
+
+static gm_iotlb_entry iommu_translate(void *opaque, gm_addr addr, enum gm_iommu_perm flag,
+                                      int iommu_idx)
+{
+    struct iommu *io = opaque;
+    gm_iotlb_entry e = { 0 };
+    uint64_t page = addr >> io->shift;
+
+    io->misses++;
+    if (iommu_idx != 0 || (flag != GM_IOMMU_RO && flag != GM_IOMMU_WO && flag != GM_IOMMU_RW))
+        fail("%s: translate(0x%" PRIx64 ", flag %d, idx %d)", io->name, addr, flag, iommu_idx);
+    if (io->slot >= 0 && T.s[io->slot].io == io) {
+        rm_u128 size = T.m.cur[io->slot].size > T.m.snap.t[io->slot].size
+                           ? T.m.cur[io->slot].size : T.m.snap.t[io->slot].size;
+
+        if (addr >= size)
+            fail("%s: translate(0x%" PRIx64 ") past the region's end", io->name, addr);
+    }
+    e.addr_mask = (1ull << io->shift) - 1;
+    e.iova = addr & ~e.addr_mask;
+    if (page < io->npages && io->pte[page].as >= 0) {
+        e.target_as = T.as[io->pte[page].as];
+        e.translated_addr = io->pte[page].taddr;
+        e.perm = (enum gm_iommu_perm)io->pte[page].perm;
+    } else {
+        switch (page < io->npages ? io->pte[page].none_style : 0) {
+        case 0: e.target_as = T.as[0]; e.perm = GM_IOMMU_NONE; break;
+        case 1: e.target_as = NULL; e.perm = GM_IOMMU_RW; break;
+        default: e.target_as = NULL; e.perm = GM_IOMMU_NONE; break;
+        }
+    }
+    if (!e.target_as || ((unsigned int)e.perm & flag) != (unsigned int)flag)
+        io->faults++;
+    return e;
+}
+
+static void iommu_notified(gm_iommu_notifier *n, enum gm_iommu_event event,
+                           const gm_iotlb_entry *entry)
+{
+    struct iommu *io = (struct iommu *)((char *)n - offsetof(struct iommu, nt));
+
+    io->nt_got++;
+    if (!io->nt_entry || entry->iova != io->nt_entry->iova ||
+        entry->addr_mask != io->nt_entry->addr_mask || !(n->events & (unsigned int)event))
+        fail("%s: notifier called with event %d for 0x%" PRIx64 "/0x%" PRIx64, io->name, event,
+             entry->iova, entry->addr_mask);
+}
+
+/* Notify @event for [iova & ~mask, | mask], counting the notifier calls due. */
+static void iommu_notify(int slot, enum gm_iommu_event event, gm_addr iova, gm_addr mask)
+{
+    struct iommu *io = T.s[slot].io;
+    gm_iotlb_entry e = { .target_as = T.as[0], .iova = iova, .addr_mask = mask };
+    gm_addr first = iova & ~mask, last = first + mask;
+    int rc;
+
+    if (io->has_nt && (io->nt.events & (unsigned int)event) && io->nt.start <= last &&
+        first <= io->nt.last)
+        io->nt_want++;
+    io->nt_entry = &e;
+    rc = gm_iommu_notify(T.s[slot].mr, 0, event, &e);
+    io->nt_entry = NULL;
+    if (rc != 0)
+        fail("gm_iommu_notify(%s, %d, 0x%" PRIx64 "/0x%" PRIx64 ") = %d", T.names[slot], event,
+             iova, mask, rc);
+    if (io->nt_got != io->nt_want)
+        fail("%s: notifier called %lu times, want %lu", io->name, io->nt_got, io->nt_want);
+}
+
+/* Set one page table entry (test and model). */
+static void iommu_set_pte(int slot, uint64_t page, int as, uint64_t taddr, unsigned int perm)
+{
+    struct iommu *io = T.s[slot].io;
+    struct rm_pte *mp = &T.m.r[slot].pte[page];
+
+    io->pte[page].as = as;
+    io->pte[page].taddr = taddr;
+    io->pte[page].perm = perm;
+    io->pte[page].none_style = (unsigned int)rn(3);
+    mp->as = as < 0 || !perm ? RM_NONE : as;
+    mp->taddr = taddr;
+    mp->perm = perm;
+}
+
 /* ---- region creation --------------------------------------------------- */
 
 static uint64_t pick_ram_size(void)
@@ -532,6 +933,182 @@ static gm_region *create_device(int i, enum rm_kind kind, rm_u128 size, uint32_t
     return gm_region_new_io(T.sys, sl->name, api_size(size), &sl->dev->ops, sl->dev);
 }
 
+static uint64_t pick_addr(int a, uint64_t len);
+static void ensure_points(int a);
+
+static void epoch_add(void ***v, int *n, int *cap, void *x)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *v = realloc(*v, (size_t)*cap * sizeof(**v));
+        CHECK(*v != NULL, "out of memory");
+    }
+    (*v)[(*n)++] = x;
+}
+
+/* A map-on-demand region: a plain provider (maybe with a copy op) or one
+ * served through one of the epoch's mapping caches. */
+static gm_region *create_mod(int i, uint32_t id)
+{
+    struct slot *sl = &T.s[i];
+    struct prov *p = calloc(1, sizeof(*p));
+    uint64_t size, npages;
+    bool cached = chance(60), copy = chance(35), huge = !cached && chance(4);
+    gm_region *mr;
+
+    CHECK(p != NULL, "out of memory");
+    switch (rn(3)) {
+    case 0: size = (1 + rn(MOD_MAX_PAGES)) * PAGE; break;
+    case 1: size = 1 + rn(MOD_MAX_PAGES * PAGE); break;
+    default: size = 1 + rn(3 * PAGE); break;
+    }
+    npages = (size + PAGE - 1) / PAGE;
+    p->slot = i;
+    p->mc = cached ? (int)rn(2) : -1;
+    p->npages = npages;
+    snprintf(p->name, sizeof(p->name), "%s", sl->name);
+    p->fd = memfd_create("gm-model-mod", MFD_CLOEXEC);
+    CHECK(p->fd >= 0 && ftruncate(p->fd, (off_t)(npages * PAGE)) == 0, "memfd: errno %d", errno);
+    p->view = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+    CHECK(p->view != MAP_FAILED, "mmap: errno %d", errno);
+    rm_new_region(&T.m, i, RM_MOD, huge ? RM_2_64 : size, npages * PAGE, id);
+    rm_mod_setup(&T.m, i, cached, false);
+    fill_ram(i, p->view);
+    for (uint64_t k = 0; k < npages; k++) {
+        unsigned int r = rn(100);
+
+        p->grant[k] = r < 76 ? 0 : r < 90 ? RM_PG_RO : RM_PG_REFUSED;
+        T.m.r[i].pg[k] = p->grant[k];
+    }
+    epoch_add((void ***)&T.provs, &T.nprovs, &T.capprovs, p);
+    sl->prov = p;
+    if (cached) {
+        p->mcp.map_pages = prov_map_pages;
+        p->mcp.unmap_pages = prov_unmap_pages;
+        p->mcp.copy = copy ? prov_copy : NULL;
+        p->mcp.destroy = prov_destroy;
+        p->mcp.page_shift = RM_PAGE_SHIFT;
+        p->mcp.prefer_copy = copy && chance(70);
+        T.m.r[i].mod_copy = p->mcp.prefer_copy;
+        mr = gm_mapcache_region_new(T.mc[p->mc], T.sys, sl->name, size, &p->mcp, p);
+    } else {
+        p->ops.map = prov_map;
+        p->ops.unmap = prov_unmap;
+        p->ops.copy = copy ? prov_copy : NULL;
+        p->ops.destroy = chance(80) ? prov_destroy : NULL;
+        T.m.r[i].mod_copy = copy;
+        mr = gm_region_new_mapped(T.sys, sl->name, huge ? GM_SIZE_2_64 : size, &p->ops, p);
+    }
+    if (!mr)
+        p->destroyed = 1; /* nothing to destroy */
+    return mr;
+}
+
+/* A page-aligned translation target in address space @as: mostly where
+ * something is mapped (often another IOMMU, or this one: nesting and loops). */
+static uint64_t pick_target(int as, unsigned int shift, bool *at_iommu)
+{
+    uint64_t mask = (1ull << shift) - 1, t;
+    unsigned int r = rn(100);
+
+    *at_iommu = false;
+    if (r < 35) {
+        /* where an IOMMU shows */
+        ensure_points(as);
+        for (int tries = 0; tries < 12 && T.npoints[as] > 0; tries++) {
+            struct rm_hit h;
+            int k = (int)rn(T.npoints[as]);
+
+            t = T.points[as][k];
+            rm_resolve(&T.m, as, t, &h);
+            if (h.leaf != RM_NONE && kind_of(h.leaf) == RM_IOMMU) {
+                *at_iommu = true;
+                return t & ~mask;
+            }
+        }
+    }
+    if (r < 75)
+        t = pick_addr(as, 1);
+    else if (r < 88)
+        t = rn(WINDOW);
+    else if (r < 95)
+        t = (uint64_t)0 - ((1 + rn(4)) << shift);
+    else
+        t = rnd();
+    return t & ~mask;
+}
+
+static unsigned int pick_perm(void)
+{
+    unsigned int r = rn(100);
+
+    return r < 8 ? GM_IOMMU_NONE : r < 30 ? GM_IOMMU_RO : r < 42 ? GM_IOMMU_WO : GM_IOMMU_RW;
+}
+
+/* A random translation for @page of IOMMU @i (or none). */
+static void iommu_randomize(int i, uint64_t page)
+{
+    struct iommu *io = T.s[i].io;
+
+    if (chance(12))
+        iommu_set_pte(i, page, -1, 0, 0);
+    else {
+        int as = chance(65) ? 0 : 1;
+        bool at_iommu;
+        uint64_t taddr = pick_target(as, io->shift, &at_iommu);
+        unsigned int perm = pick_perm();
+
+        /* chains of IOMMUs mostly let accesses through: nesting and loops */
+        if (at_iommu && chance(70))
+            perm = GM_IOMMU_RW;
+        iommu_set_pte(i, page, as, taddr, perm);
+    }
+}
+
+static gm_region *create_iommu(int i, rm_u128 size, uint32_t id)
+{
+    struct slot *sl = &T.s[i];
+    struct iommu *io = calloc(1, sizeof(*io));
+    unsigned int r = rn(100), shift = r < 75 ? 12 : r < 85 ? 13 : 16;
+    uint64_t npages;
+    gm_region *mr;
+
+    CHECK(io != NULL, "out of memory");
+    if (!size) {
+        r = rn(100);
+        size = r < 60 ? (1 + rn(64)) << shift : r < 85 ? 1 + rn(64ull << shift) : RM_2_64;
+    }
+    npages = size >= ((rm_u128)256 << shift) ? 256 : (uint64_t)((size + (1ull << shift) - 1) >> shift);
+    io->slot = i;
+    io->shift = shift;
+    io->npages = npages;
+    io->pte = calloc(npages ? npages : 1, sizeof(*io->pte));
+    CHECK(io->pte != NULL, "out of memory");
+    snprintf(io->name, sizeof(io->name), "%s", sl->name);
+    io->ops.translate = iommu_translate;
+    epoch_add((void ***)&T.iommus, &T.niommus, &T.capiommus, io);
+    sl->io = io;
+    rm_new_region(&T.m, i, RM_IOMMU, size, 0, id);
+    rm_iommu_setup(&T.m, i, shift, npages);
+    for (uint64_t k = 0; k < npages; k++)
+        iommu_randomize(i, k);
+    mr = gm_region_new_iommu(T.sys, sl->name, api_size(size), &io->ops, io);
+    if (mr && chance(50)) {
+        uint64_t span = (uint64_t)(size > ((rm_u128)npages << shift) ? (rm_u128)npages << shift : size);
+
+        io->nt.notify = iommu_notified;
+        io->nt.events = chance(70) ? GM_IOMMU_UNMAP : GM_IOMMU_UNMAP | GM_IOMMU_MAP;
+        io->nt.start = rn(span);
+        io->nt.last = io->nt.start + rn(span - io->nt.start);
+        if (gm_iommu_register_notifier(mr, &io->nt) != 0)
+            fail("gm_iommu_register_notifier(%s) failed", sl->name);
+        if (gm_iommu_register_notifier(mr, &io->nt) != -EBUSY)
+            fail("registering a notifier twice did not give -EBUSY");
+        io->has_nt = true;
+    }
+    return mr;
+}
+
 /* Create a region of @kind in the free slot @i; @size 0 picks one; @target
  * is an alias's target (RM_NONE: random). */
 static void slot_create_at(int i, enum rm_kind kind, rm_u128 size, int target)
@@ -585,6 +1162,12 @@ static void slot_create_at(int i, enum rm_kind kind, rm_u128 size, int target)
         else
             mr = gm_region_new_io(T.sys, sl->name, api_size(size), NULL, NULL);
         break;
+    case RM_MOD:
+        mr = create_mod(i, id);
+        break;
+    case RM_IOMMU:
+        mr = create_iommu(i, size, id);
+        break;
     case RM_ALIAS:
         mr = create_alias(i, id, target);
         if (mr && chance(25)) {
@@ -607,13 +1190,15 @@ static enum rm_kind pick_kind(bool allow_alias)
 {
     unsigned int r = rn(100);
 
-    if (r < 15) return RM_CONTAINER;
-    if (r < 38) return RM_RAM;
-    if (r < 43) return RM_ROM;
-    if (r < 47) return RM_RAMD;
-    if (r < 51) return RM_ROMD;
-    if (r < 65) return RM_IO;
-    if (r < 70) return RM_RESV;
+    if (r < 14) return RM_CONTAINER;
+    if (r < 34) return RM_RAM;
+    if (r < 38) return RM_ROM;
+    if (r < 42) return RM_RAMD;
+    if (r < 46) return RM_ROMD;
+    if (r < 58) return RM_IO;
+    if (r < 62) return RM_RESV;
+    if (r < 71) return RM_MOD;
+    if (r < 77) return RM_IOMMU;
     return allow_alias ? RM_ALIAS : RM_CONTAINER;
 }
 
@@ -641,6 +1226,11 @@ static void slot_release(int i)
             bury(sl->dev->mem);
         bury(sl->dev);
     }
+    /* providers and IOMMUs stay on the epoch's lists until gm_system_free() */
+    if (sl->prov)
+        sl->prov->released = true;
+    if (sl->io)
+        sl->io->slot = -1;
     bury(sl->host);
     if (sl->memfd >= 0)
         close(sl->memfd);
@@ -722,6 +1312,15 @@ static uint64_t pick_addr(int a, uint64_t len)
  *   map-2-64         maps at address 0 (a flat range of 2^64 bytes)
  *   root-alias       do not build the "dev" root as one whole-region alias
  *   fill-wrap        gm_as_fill() of more than 512 bytes across 2^64
+ *   iommu-range      maps and caches through an IOMMU that run past the end
+ *                    of the IOMMU's flat range (asks only for what stays in it)
+ *   mc-batch         mapping caches that map batches of pages (batch_pages 1)
+ *   cache-ro-iommu   cache stores through a read-only view of an IOMMU
+ *   cache-ro-deep    write caches through a read-only view of an IOMMU (what
+ *                    lies behind it is translated and mapped for writing)
+ *   mc-destroy-race  a mapping-cache region freed (on the RCU thread) while
+ *                    the test thread unmaps entries it took from the cache:
+ *                    wait for the free (gm_system_drain) after dropping one
  */
 static bool skipping(const char *tag)
 {
@@ -835,16 +1434,124 @@ static void compare_access(const char *what, uint64_t addr, gm_result got, unsig
     fail("%s: result got 0x%x want 0x%x", what, got, want);
 }
 
+static const char *xhit_str(const struct rm_xhit *x, char *buf, size_t len);
+
+/*
+ * Uncertain bytes (stale pages of a mapping cache, see refmodel.h) of a read
+ * just compared: each may be the memory's byte or a refused zero. Adjusts
+ * @exp and returns the result to expect.
+ */
+static unsigned int settle_read(const uint8_t *lib, uint8_t *exp, gm_result got, unsigned int want)
+{
+    const struct rm_unc *u = &T.unc;
+    bool dropped = false;
+
+    if (!u->n)
+        return want;
+    T.stats[ST_UNC]++;
+    for (int k = 0; k < u->n; k++) {
+        uint32_t i = u->e[k].i;
+
+        if (lib[i] != exp[i] && lib[i] == 0) {
+            exp[i] = 0;
+            dropped = true;
+        }
+    }
+    if (got == (want | GM_ACCESS_ERROR))
+        return got;
+    return dropped ? want | GM_ACCESS_ERROR : want;
+}
+
+/*
+ * The same after a write (@buf: the bytes written): each uncertain byte of
+ * the backing is either what it was or what was written; the model takes
+ * what the provider's memory holds.
+ */
+static unsigned int settle_write(const uint8_t *buf, gm_result got, unsigned int want)
+{
+    const struct rm_unc *u = &T.unc;
+    bool dropped = false;
+
+    if (!u->n)
+        return want;
+    T.stats[ST_UNC]++;
+    for (int k = 0; k < u->n; k++) {
+        int leaf = u->e[k].leaf;
+        uint64_t off = u->e[k].off;
+        uint8_t v = T.s[leaf].prov->view[off], *mb = &T.m.r[leaf].bytes[off];
+        bool written = false;
+
+        for (int j = 0; j < u->n && !written; j++)
+            written = u->e[j].leaf == leaf && u->e[j].off == off && buf[u->e[j].i] == v;
+        if (!written && v != *mb)
+            fail("write to a stale page: %s+0x%" PRIx64 " holds 0x%02x, neither the old 0x%02x "
+                 "nor the written 0x%02x", T.names[leaf], off, v, *mb, buf[u->e[k].i]);
+        if (!written)
+            dropped = true;
+        *mb = v;
+    }
+    if (got == (want | GM_ACCESS_ERROR))
+        return got;
+    return dropped ? want | GM_ACCESS_ERROR : want;
+}
+
+/* Model read of @len bytes at @addr of @a compared with what the library read. */
+static void check_read(const char *what, int a, uint64_t addr, gm_result got, const uint8_t *lib,
+                       uint64_t len)
+{
+    static uint8_t exp[4 * MAX_LEN];
+    unsigned int e = rm_access(&T.m, a, addr, exp, len, false, &T.unc);
+
+    e = settle_read(lib, exp, got, e);
+    if (got != e) {
+        /* which bytes disagree: read them one at a time (reads have no side
+         * effects on the test's devices) */
+        for (uint64_t i = 0; i < len; i++) {
+            uint8_t b1, m1;
+            gm_result r1 = gm_as_read(T.as[a], addr + i, GM_ATTRS_UNSPECIFIED, &b1, 1);
+            unsigned int e1 = rm_access(&T.m, a, addr + i, &m1, 1, false, &T.unc);
+            struct rm_xhit x;
+            char xb[200];
+
+            if (r1 == e1)
+                continue;
+            rm_translate(&T.m, a, (rm_u128)addr + i, RM_X_ACCESS, false, &x);
+            fprintf(stderr, "  byte %" PRIu64 " alone: result 0x%x, model 0x%x: %s\n", i, r1, e1,
+                    xhit_str(&x, xb, sizeof(xb)));
+        }
+    }
+    compare_access(what, addr, got, e, lib, exp, len, a);
+}
+
+/* Model write of @buf, after the library's, compared by result. The provider
+ * must not have been called if no byte could reach one. */
+static void check_write(const char *what, int a, uint64_t addr, gm_result got,
+                        const uint8_t *buf, uint64_t len, unsigned long calls_before)
+{
+    static uint8_t exp[4 * MAX_LEN];
+    unsigned int e;
+
+    memcpy(exp, buf, len);
+    e = rm_access(&T.m, a, addr, exp, len, true, &T.unc);
+    e = settle_write(buf, got, e);
+    if (!T.unc.reach && __atomic_load_n(&T.prov_calls, __ATOMIC_RELAXED) != calls_before)
+        fail("%s: a map-on-demand provider was called, but no byte reaches one", what);
+    compare_access(what, addr, got, e, NULL, NULL, len, a);
+}
+
+static unsigned long prov_calls(void)
+{
+    return __atomic_load_n(&T.prov_calls, __ATOMIC_RELAXED);
+}
+
 static void readback(int a, uint64_t addr, uint64_t len)
 {
-    uint8_t lib[MAX_LEN], exp[MAX_LEN];
+    uint8_t lib[MAX_LEN];
     gm_result r;
-    unsigned int e;
 
     memset(lib, 0xcc, len);
     r = gm_as_read(T.as[a], addr, GM_ATTRS_UNSPECIFIED, lib, len);
-    e = rm_access(&T.m, a, addr, exp, len, false);
-    compare_access("read-back", addr, r, e, lib, exp, len, a);
+    check_read("read-back", a, addr, r, lib, len);
 }
 
 static uint64_t compose(const uint8_t *b, unsigned int size, bool be)
@@ -909,21 +1616,29 @@ static void op_access(void)
 {
     int a = pick_as();
     gm_as *as = T.as[a];
-    unsigned int r = rn(100), e;
+    unsigned int r = rn(100);
     gm_attrs at = pick_attrs();
     uint8_t lib[MAX_LEN], exp[MAX_LEN];
     uint64_t len = pick_len(), addr = pick_addr(a, len);
+    unsigned long calls;
     gm_result res;
 
     T.stats[ST_ACCESS]++;
     addr = dodge(a, addr, MAX_LEN);
     {
         struct rm_hit h;
+        struct rm_xhit x;
 
         rm_resolve(&T.m, a, addr, &h);
         T.hits[h.leaf == RM_NONE ? RM_ALIAS + 1 : (int)kind_of(h.leaf)]++;
+        rm_translate(&T.m, a, addr, RM_X_ACCESS, false, &x);
+        T.stats[ST_X1] += x.depth >= 1;
+        T.stats[ST_X2] += x.depth >= 2;
+        T.stats[ST_XLIMIT] += x.fault && x.depth >= RM_IOMMU_MAX_NESTING;
+        T.stats[ST_MODACC] += !x.fault && x.hit.leaf != RM_NONE && kind_of(x.hit.leaf) == RM_MOD;
     }
     T.attrs = at;
+    calls = prov_calls();
     if (r < 28) {
         if (chance(2))
             len = 0;
@@ -932,19 +1647,16 @@ static void op_access(void)
         T.check_attrs = true;
         res = gm_as_read(as, addr, at, lib, len);
         T.check_attrs = false;
-        e = rm_access(&T.m, a, addr, exp, len, false);
-        compare_access("gm_as_read", addr, res, e, lib, exp, len, a);
+        check_read("gm_as_read", a, addr, res, lib, len);
     } else if (r < 46) {
         rnd_fill(lib, len);
-        memcpy(exp, lib, len);
         opdesc("write %s addr=0x%" PRIx64 " len=%" PRIu64 " first=%02x", as_name[a], addr, len,
                lib[0]);
         T.check_attrs = true;
         res = chance(20) ? gm_as_rw(as, addr, at, lib, len, true)
                          : gm_as_write(as, addr, at, lib, len);
         T.check_attrs = false;
-        e = rm_access(&T.m, a, addr, exp, len, true);
-        compare_access("gm_as_write", addr, res, e, NULL, NULL, len, a);
+        check_write("gm_as_write", a, addr, res, lib, len, calls);
         readback(a, addr, len);
     } else if (r < 50) {
         uint8_t c = (uint8_t)rnd(), big[4 * MAX_LEN];
@@ -962,12 +1674,11 @@ static void op_access(void)
         T.check_attrs = true;
         res = gm_as_fill(as, addr, at, c, len);
         T.check_attrs = false;
-        e = rm_access(&T.m, a, addr, big, len, true);
-        compare_access("gm_as_fill", addr, res, e, NULL, NULL, len, a);
+        check_write("gm_as_fill", a, addr, res, big, len, calls);
         for (uint64_t off = 0; off < len; off += MAX_LEN)
             readback(a, addr + off, len - off < MAX_LEN ? len - off : MAX_LEN);
     } else if (r < 92) {
-        unsigned int size = 1u << rn(4);
+        unsigned int size = 1u << rn(4), e;
         bool be = size > 1 && chance(50), st = r >= 72;
         uint64_t val = rnd(), want;
         char what[48];
@@ -984,17 +1695,17 @@ static void op_access(void)
             res = lib_st(as, addr, at, size, be, val);
             T.check_attrs = false;
             decompose(exp, val, size, be);
-            e = rm_access(&T.m, a, addr, exp, size, true);
-            compare_access(what, addr, res, e, NULL, NULL, size, a);
+            check_write(what, a, addr, res, exp, size, calls);
             readback(a, addr, size);
         } else {
             opdesc("%s %s addr=0x%" PRIx64, what, as_name[a], addr);
             T.check_attrs = true;
             res = lib_ld(as, addr, at, size, be, &val);
             T.check_attrs = false;
-            e = rm_access(&T.m, a, addr, exp, size, false);
-            want = compose(exp, size, be);
             decompose(lib, val, size, be);
+            e = rm_access(&T.m, a, addr, exp, size, false, &T.unc);
+            e = settle_read(lib, exp, res, e);
+            want = compose(exp, size, be);
             if (val != want || res != e) {
                 fprintf(stderr, "\n%s: value got 0x%" PRIx64 " want 0x%" PRIx64 "\n", what, val,
                         want);
@@ -1004,18 +1715,12 @@ static void op_access(void)
         }
     } else {
         bool is_write = chance(50), want = true, got;
-        struct rm_hit h;
 
         opdesc("access_valid %s addr=0x%" PRIx64 " len=%" PRIu64 " %s", as_name[a], addr, len,
                is_write ? "write" : "read");
         got = gm_as_access_valid(as, addr, len, is_write, at);
-        for (uint64_t i = 0; i < len; i++) {
-            rm_resolve(&T.m, a, (rm_u128)addr + i, &h);
-            if (!rm_byte_valid(&T.m, &h, is_write)) {
-                want = false;
-                break;
-            }
-        }
+        for (uint64_t i = 0; i < len && want; i++)
+            want = rm_valid(&T.m, a, (rm_u128)addr + i, is_write);
         if (got != want)
             fail("gm_as_access_valid: got %d want %d", got, want);
     }
@@ -1213,14 +1918,168 @@ static bool leaf_is_ram(int leaf)
     return k == RM_RAM || k == RM_ROM;
 }
 
+static const char *xhit_str(const struct rm_xhit *x, char *buf, size_t len)
+{
+    char hb[96];
+
+    if (x->fault)
+        snprintf(buf, len, "refused (0x%x) at %s after %d IOMMUs", x->fault,
+                 hit_str(&x->hit, hb, sizeof(hb)), x->depth);
+    else
+        snprintf(buf, len, "%s (%s 0x%" PRIx64 " after %d IOMMUs%s)",
+                 hit_str(&x->hit, hb, sizeof(hb)), as_name[x->root], x->addr, x->depth,
+                 x->ro_crossed ? ", read-only view crossed" : "");
+    return buf;
+}
+
+static bool is_point(int a, uint64_t addr)
+{
+    int lo = 0, hi = T.npoints[a];
+
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+
+        if (T.points[a][mid] == addr)
+            return true;
+        if (T.points[a][mid] < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/*
+ * A map or cache of @n bytes at @addr of @a shows one run of one region:
+ * every byte must land where byte 0 did, plus its index (with the same
+ * read-only flag if @same_ro: a direct read mapping may run on into a
+ * read-only view of the same RAM). Checked at every model boundary of the
+ * address spaces involved and at samples in between.
+ */
+static void check_one_target(const char *what, int a, uint64_t addr, uint64_t n,
+                             enum rm_xmode mode, bool is_write, bool same_ro,
+                             const struct rm_xhit *x0)
+{
+    char b0[200], b1[200];
+
+    ensure_points(a);
+    ensure_points(x0->root);
+    for (uint64_t i = 1; i < n; i++) {
+        struct rm_xhit x;
+
+        if (i >= 128 && n - i > 128 && i % 97 && !(T.npoints[a] > 0 && is_point(a, addr + i)) &&
+            !(T.npoints[x0->root] > 0 && is_point(x0->root, x0->addr + i)))
+            continue;
+        rm_translate(&T.m, a, (rm_u128)addr + i, mode, is_write, &x);
+        if (x.fault || x.hit.leaf != x0->hit.leaf || x.hit.off != x0->hit.off + i ||
+            (same_ro && x.hit.readonly != x0->hit.readonly) || x.ro_crossed != x0->ro_crossed ||
+            x.root != x0->root)
+            fail("%s: %" PRIu64 " bytes, but byte %" PRIu64 " is at %s, byte 0 at %s", what, n, i,
+                 xhit_str(&x, b1, sizeof(b1)), xhit_str(x0, b0, sizeof(b0)));
+    }
+}
+
+/* A map-on-demand mapping handed out by map or cache: inside one live
+ * provider mapping of @leaf at the right offset, writable if asked. */
+static void check_mod_mapping(const char *what, int leaf, uint64_t off, const uint8_t *p,
+                              uint64_t n, bool writable)
+{
+    struct prov *pv = T.s[leaf].prov;
+    struct live_map *lm;
+
+    plock();
+    lm = live_map_at(pv, p);
+    if (!lm || (uint64_t)(p - lm->host) != off - lm->first * PAGE ||
+        n > (uint64_t)lm->npages * PAGE - (uint64_t)(p - lm->host) || (writable && !lm->writable))
+        fail("%s: %p (+%" PRIu64 ") is not a %s mapping of %s+0x%" PRIx64 " by its provider%s",
+             what, (const void *)p, n, writable ? "writable" : "read", T.names[leaf], off,
+             lm ? "" : " (no live mapping there)");
+    if (pv->mc < 0 && n > PAGE - off % PAGE)
+        fail("%s: %" PRIu64 " bytes at %s+0x%" PRIx64 " run past the grant page", what, n,
+             T.names[leaf], off);
+    punlock();
+}
+
+/* Refuse @page of map-on-demand region @leaf (invalidating a mapping cache). */
+static void revoke_now(int leaf, uint64_t page)
+{
+    struct prov *p = T.s[leaf].prov;
+
+    T.stats[ST_MIDREVOKE]++;
+    opdesc("revoke %s page %" PRIu64 "%s", T.names[leaf], page, p->mc >= 0 ? " and invalidate" : "");
+    prov_set_grant(leaf, page, 1, RM_PG_REFUSED);
+    if (p->mc >= 0) {
+        int rc = gm_mapcache_invalidate(T.mc[p->mc], T.s[leaf].mr, page * PAGE, PAGE);
+
+        if (rc < 0)
+            fail("gm_mapcache_invalidate(%s) = %d", T.names[leaf], rc);
+        T.m.r[leaf].pg[page] &= (uint8_t)~RM_PG_STALE;
+    }
+}
+
+/* After the last user of @page of a cached provider let go: unmapped. */
+static void check_revoked_unmapped(int leaf, uint64_t page)
+{
+    struct prov *p = T.s[leaf].prov;
+
+    if (p->mc >= 0 && live_overlaps(p, page, page))
+        fail("%s: page %" PRIu64 " still mapped after invalidation and unpin", T.names[leaf], page);
+}
+
+/* Change the translation of the first IOMMU on the way to @addr of @a. */
+static void retranslate_now(int a, uint64_t addr)
+{
+    struct rm_hit h;
+    struct iommu *io;
+    uint64_t page;
+
+    rm_resolve(&T.m, a, addr, &h);
+    if (h.leaf == RM_NONE || kind_of(h.leaf) != RM_IOMMU)
+        return;
+    io = T.s[h.leaf].io;
+    page = h.off >> io->shift;
+    if (page >= io->npages)
+        return;
+    opdesc("retranslate %s page %" PRIu64, T.names[h.leaf], page);
+    iommu_randomize(h.leaf, page);
+    iommu_notify(h.leaf, GM_IOMMU_UNMAP, page << io->shift, (1ull << io->shift) - 1);
+}
+
+/* Bytes from @addr of @a that land where byte 0 does, plus their index
+ * (every byte is checked: only for GM_MODEL_SKIP=iommu-range). */
+static uint64_t same_target_run(int a, uint64_t addr, uint64_t n, enum rm_xmode mode,
+                                bool is_write, const struct rm_xhit *x0)
+{
+    for (uint64_t i = 1; i < n; i++) {
+        struct rm_xhit x;
+
+        rm_translate(&T.m, a, (rm_u128)addr + i, mode, is_write, &x);
+        if (x.fault || x.hit.leaf != x0->hit.leaf || x.hit.off != x0->hit.off + i ||
+            x.hit.readonly != x0->hit.readonly || x.ro_crossed != x0->ro_crossed ||
+            x.root != x0->root)
+            return i;
+    }
+    return n;
+}
+
+static void check_bounce_budgets(void)
+{
+    for (int k = 0; k < 2; k++)
+        if (gm_as_bounce_in_use(T.as[k]) != 0)
+            fail("bounce budget of %s in use after unmap: %" PRIu64, as_name[k],
+                 gm_as_bounce_in_use(T.as[k]));
+}
+
 static void op_map(void)
 {
-    int a = pick_as();
-    uint64_t req = 1 + rn(chance(80) ? 256 : 8192), addr = pick_addr(a, req), plen = req;
-    bool is_write = chance(40), direct;
+    int a = pick_as(), leaf, revoked = -1;
+    uint64_t req = 1 + rn(chance(80) ? 256 : 8192), addr = pick_addr(a, req), plen = req, off0 = 0;
+    bool is_write = chance(40), direct, mod;
+    enum rm_mod_outcome mst = RM_MOD_OK;
+    unsigned long calls;
     uint8_t *p, *ram, *exp;
-    struct rm_hit h0, h;
-    char hb[96];
+    struct rm_xhit x0;
+    char xb[200];
 
     T.stats[ST_MAP]++;
     ensure_points(a);
@@ -1234,37 +2093,62 @@ static void op_map(void)
         addr = 1;
     opdesc("map %s addr=0x%" PRIx64 " len=%" PRIu64 " %s", as_name[a], addr, req,
            is_write ? "write" : "read");
-    rm_resolve(&T.m, a, addr, &h0);
+    rm_translate(&T.m, a, addr, RM_X_ACCESS, is_write, &x0);
+    if (x0.depth && !x0.fault && skipping("iommu-range"))
+        plen = req = same_target_run(a, addr, req, RM_X_ACCESS, is_write, &x0);
+    leaf = x0.fault ? RM_NONE : x0.hit.leaf;
+    mod = leaf != RM_NONE && kind_of(leaf) == RM_MOD;
+    if (mod) {
+        off0 = x0.hit.off;
+        mst = rm_mod_state(&T.m, leaf, off0, is_write, true);
+    }
+    T.stats[ST_MAPX] += x0.depth > 0;
+    T.stats[ST_MAPMOD] += mod;
+    calls = prov_calls();
     p = gm_as_map(T.as[a], addr, &plen, is_write, GM_ATTRS_UNSPECIFIED);
+    if ((!mod || (is_write && x0.hit.readonly)) && prov_calls() != calls)
+        fail("gm_as_map: a map-on-demand provider was called for %s",
+             xhit_str(&x0, xb, sizeof(xb)));
     if (!p) {
         if (plen != 0)
             fail("gm_as_map: NULL with plen %" PRIu64, plen);
-        if (h0.leaf == RM_NONE || !rm_byte_valid(&T.m, &h0, is_write))
+        if (leaf == RM_NONE || !rm_byte_valid(&T.m, &x0.hit, is_write) ||
+            (mod && mst != RM_MOD_OK))
             return;
-        fail("gm_as_map: NULL, model has %s", hit_str(&h0, hb, sizeof(hb)));
+        fail("gm_as_map: NULL, model has %s", xhit_str(&x0, xb, sizeof(xb)));
     }
-    if (h0.leaf == RM_NONE)
-        fail("gm_as_map: mapped %" PRIu64 " bytes of an unassigned address", plen);
+    if (leaf == RM_NONE)
+        fail("gm_as_map: mapped %" PRIu64 " bytes, model has %s", plen,
+             xhit_str(&x0, xb, sizeof(xb)));
+    if (mod && mst == RM_MOD_REFUSED)
+        fail("gm_as_map: mapped %s, which the provider refuses", xhit_str(&x0, xb, sizeof(xb)));
     if (plen < 1 || plen > req)
         fail("gm_as_map: plen %" PRIu64 " for %" PRIu64 " requested", plen, req);
-    ram = gm_region_get_ram_ptr(T.s[h0.leaf].mr);
-    direct = ram && p == ram + h0.off;
-    if (leaf_is_ram(h0.leaf) && !(is_write && h0.readonly) && !direct)
-        fail("gm_as_map: RAM %s not mapped directly (%p)", hit_str(&h0, hb, sizeof(hb)),
+    if (plen > x0.clip)
+        fail("gm_as_map: %" PRIu64 " bytes mapped through an IOMMU page with %" PRIu64 " left",
+             plen, (uint64_t)x0.clip);
+    ram = gm_region_get_ram_ptr(T.s[leaf].mr);
+    direct = ram && p == ram + x0.hit.off;
+    if (leaf_is_ram(leaf) && !(is_write && x0.hit.readonly) && !direct)
+        fail("gm_as_map: RAM %s not mapped directly (%p)", xhit_str(&x0, xb, sizeof(xb)),
              (void *)p);
+    check_one_target("gm_as_map", a, addr, plen, RM_X_ACCESS, is_write, is_write || !direct, &x0);
+    if (mod)
+        check_mod_mapping("gm_as_map", leaf, off0, p, plen, is_write);
+    /* Revocation and invalidation do not take an existing mapping away. */
+    if (mod && chance(20)) {
+        revoked = (int)(off0 / PAGE);
+        revoke_now(leaf, (uint64_t)revoked);
+    } else if (x0.depth && chance(20)) {
+        retranslate_now(a, addr);
+    }
     exp = malloc(plen);
     CHECK(exp != NULL, "out of memory");
-    if (direct) {
-        for (uint64_t i = 0; i < plen; i++) {
-            rm_resolve(&T.m, a, (rm_u128)addr + i, &h);
-            if (h.leaf != h0.leaf || h.off != h0.off + i ||
-                (is_write && !rm_byte_valid(&T.m, &h, true)))
-                fail("gm_as_map: direct mapping of %" PRIu64 " bytes runs into %s at +%" PRIu64,
-                     plen, hit_str(&h, hb, sizeof(hb)), i);
-        }
-    }
     if (!is_write) {
-        rm_access(&T.m, a, addr, exp, plen, false);
+        if (mod)
+            memcpy(exp, T.m.r[leaf].bytes + off0, plen);
+        else
+            rm_access(&T.m, x0.root, x0.addr, exp, plen, false, NULL);
         compare_access("gm_as_map (read)", addr, 0, 0, p, exp, plen, a);
         gm_as_unmap(T.as[a], p, plen, false, 0);
     } else {
@@ -1273,69 +2157,145 @@ static void op_map(void)
         rnd_fill(exp, alen);
         memcpy(p, exp, alen);
         gm_as_unmap(T.as[a], p, plen, true, alen);
-        rm_access(&T.m, a, addr, exp, alen, true);
+        if (mod)
+            memcpy(T.m.r[leaf].bytes + off0, exp, alen);
+        else
+            rm_access(&T.m, x0.root, x0.addr, exp, alen, true, NULL);
         readback(a, addr, plen < MAX_LEN ? plen : MAX_LEN);
     }
     free(exp);
-    if (gm_as_bounce_in_use(T.as[a]) != 0)
-        fail("bounce budget in use after unmap: %" PRIu64, gm_as_bounce_in_use(T.as[a]));
+    if (revoked >= 0)
+        check_revoked_unmapped(leaf, (uint64_t)revoked);
+    check_bounce_budgets();
+}
+
+/* What a cache access at @off should do, from what the cache found at init. */
+struct cache_model {
+    struct rm_xhit x0;
+    bool is_write;
+    bool mod;
+    bool map_write;   /* map-on-demand: the mapping is writable */
+};
+
+static unsigned int cache_expect(const struct cache_model *cm, uint64_t off, uint8_t *buf,
+                                 uint64_t l, bool is_write)
+{
+    const struct rm_xhit *x = &cm->x0;
+
+    if (cm->mod) {
+        uint8_t *mb = T.m.r[x->hit.leaf].bytes + x->hit.off + off;
+
+        if (!is_write) {
+            memcpy(buf, mb, l);
+            return GM_OK;
+        }
+        if (!cm->map_write)
+            return GM_DECODE_ERROR;
+        memcpy(mb, buf, l);
+        return GM_OK;
+    }
+    /* A read-only view crossed on the way: stores refused, like gm_as_write. */
+    if (is_write && x->ro_crossed)
+        return GM_DECODE_ERROR;
+    return rm_access(&T.m, x->root, x->addr + off, buf, l, is_write, NULL);
 }
 
 static void op_cache(void)
 {
-    int a = pick_as();
+    int a = pick_as(), leaf, revoked = -1;
     uint64_t len = 1 + rn(chance(70) ? 64 : MAX_LEN), addr = pick_addr(a, len);
-    bool is_write = chance(40);
+    bool is_write = chance(40), changed = false;
     gm_cache c = GM_CACHE_INIT;
-    struct rm_hit h0;
+    struct cache_model cm = { .is_write = is_write };
+    enum rm_mod_outcome mst = RM_MOD_OK;
     uint8_t lib[MAX_LEN], exp[MAX_LEN];
-    char hb[96];
+    unsigned long calls;
+    char xb[200];
     int64_t n;
 
     T.stats[ST_CACHE]++;
     addr = dodge(a, addr, len);
     opdesc("cache %s addr=0x%" PRIx64 " len=%" PRIu64 " %s", as_name[a], addr, len,
            is_write ? "write" : "read");
-    rm_resolve(&T.m, a, addr, &h0);
+    rm_translate(&T.m, a, addr, RM_X_CACHE, is_write, &cm.x0);
+    if (cm.x0.ro_crossed && skipping("cache-ro-deep")) {
+        cm.is_write = is_write = false;
+        rm_translate(&T.m, a, addr, RM_X_CACHE, is_write, &cm.x0);
+    }
+    if (cm.x0.depth && !cm.x0.fault && skipping("iommu-range"))
+        len = same_target_run(a, addr, len, RM_X_CACHE, is_write, &cm.x0);
+    leaf = cm.x0.fault ? RM_NONE : cm.x0.hit.leaf;
+    cm.mod = leaf != RM_NONE && kind_of(leaf) == RM_MOD;
+    if (cm.mod) {
+        cm.map_write = is_write && !cm.x0.hit.readonly && !cm.x0.ro_crossed;
+        mst = rm_mod_state(&T.m, leaf, cm.x0.hit.off, cm.map_write, true);
+    }
+    T.stats[ST_MAPX] += cm.x0.depth > 0;
+    T.stats[ST_MAPMOD] += cm.mod;
+    calls = prov_calls();
     n = gm_cache_init(&c, T.as[a], addr, len, is_write);
+    if (!cm.mod && prov_calls() != calls)
+        fail("gm_cache_init: a map-on-demand provider was called for %s",
+             xhit_str(&cm.x0, xb, sizeof(xb)));
     if (n < 0) {
         gm_cache_destroy(&c);
         if (n != -EFAULT)
             fail("gm_cache_init: %" PRId64, n);
-        if (h0.leaf == RM_NONE || kind_of(h0.leaf) == RM_RESV)
+        if (leaf == RM_NONE || kind_of(leaf) == RM_RESV || (cm.mod && mst != RM_MOD_OK))
             return;
-        fail("gm_cache_init: -EFAULT, model has %s", hit_str(&h0, hb, sizeof(hb)));
+        fail("gm_cache_init: -EFAULT, model has %s", xhit_str(&cm.x0, xb, sizeof(xb)));
     }
-    if (h0.leaf == RM_NONE)
-        fail("gm_cache_init: %" PRId64 " bytes at an unassigned address", n);
+    if (leaf == RM_NONE)
+        fail("gm_cache_init: %" PRId64 " bytes, model has %s", n,
+             xhit_str(&cm.x0, xb, sizeof(xb)));
+    if (cm.mod && mst == RM_MOD_REFUSED)
+        fail("gm_cache_init: %" PRId64 " bytes of %s, which the provider refuses", n,
+             xhit_str(&cm.x0, xb, sizeof(xb)));
     if (n < 1 || (uint64_t)n > len)
         fail("gm_cache_init: %" PRId64 " for %" PRIu64 " requested", n, len);
+    if ((uint64_t)n > cm.x0.clip)
+        fail("gm_cache_init: %" PRId64 " bytes through an IOMMU page with %" PRIu64 " left", n,
+             (uint64_t)cm.x0.clip);
+    check_one_target("gm_cache_init", a, addr, (uint64_t)n, RM_X_CACHE, is_write, true, &cm.x0);
+    if (cm.mod) {
+        check_mod_mapping("gm_cache_init", leaf, cm.x0.hit.off, c.ptr, (uint64_t)n, cm.map_write);
+        if (chance(25)) {
+            revoked = (int)(cm.x0.hit.off / PAGE);
+            revoke_now(leaf, (uint64_t)revoked);
+            changed = true;
+        }
+    } else if (cm.x0.depth && chance(25)) {
+        retranslate_now(a, addr);
+        changed = true;
+    }
     for (int k = 0; k < 4; k++) {
         uint64_t off = rn(n), l = 1 + rn(n - off);
         gm_result r;
         unsigned int e;
         char what[64];
 
-        if (is_write && chance(50)) {
+        if (is_write && chance(50) &&
+            !(cm.x0.ro_crossed && !cm.mod && skipping("cache-ro-iommu"))) {
             rnd_fill(lib, l);
             memcpy(exp, lib, l);
             snprintf(what, sizeof(what), "gm_cache_write off %" PRIu64 " len %" PRIu64, off, l);
             r = gm_cache_write(&c, off, lib, l);
-            e = rm_access(&T.m, a, addr + off, exp, l, true);
+            e = cache_expect(&cm, off, exp, l, true);
             compare_access(what, addr + off, r, e, NULL, NULL, l, a);
-            readback(a, addr + off, l);
+            if (!changed)
+                readback(a, addr + off, l);
         } else {
             snprintf(what, sizeof(what), "gm_cache_read off %" PRIu64 " len %" PRIu64, off, l);
             memset(lib, 0xcc, l);
             r = gm_cache_read(&c, off, lib, l);
-            e = rm_access(&T.m, a, addr + off, exp, l, false);
+            e = cache_expect(&cm, off, exp, l, false);
             compare_access(what, addr + off, r, e, lib, exp, l, a);
         }
     }
     if (n >= 4) {
         uint32_t v = 0;
         gm_result r = gm_cache_ld32_le(&c, 0, &v);
-        unsigned int e = rm_access(&T.m, a, addr, exp, 4, false);
+        unsigned int e = cache_expect(&cm, 0, exp, 4, false);
 
         if (r != e || v != compose(exp, 4, false))
             fail("gm_cache_ld32_le: 0x%x/0x%x want 0x%" PRIx64 "/0x%x", v, r,
@@ -1346,11 +2306,14 @@ static void op_cache(void)
 
         if (!(r & GM_ACCESS_ERROR))
             fail("gm_cache_write on a read cache: 0x%x", r);
-        readback(a, addr, 1);
+        if (!changed)
+            readback(a, addr, 1);
     }
     if ((uint64_t)n < len && !(gm_cache_read(&c, n, lib, 1) & GM_DECODE_ERROR))
         fail("gm_cache_read past the %" PRId64 " cached bytes did not fail", n);
     gm_cache_destroy(&c);
+    if (revoked >= 0)
+        check_revoked_unmapped(leaf, (uint64_t)revoked);
 }
 
 /* ---- topology ---------------------------------------------------------- */
@@ -1653,6 +2616,318 @@ static void check_reg_writes(void)
     }
 }
 
+/* ---- grants, mapping caches and IOMMU page tables ----------------------- */
+
+static bool pred_mod(int i) { return kind_of(i) == RM_MOD; }
+static bool pred_cached(int i) { return kind_of(i) == RM_MOD && T.s[i].prov->mc >= 0; }
+static bool pred_iommu(int i) { return kind_of(i) == RM_IOMMU; }
+
+/* Invalidate pages [first, last] of a cached region and check that nothing
+ * there stays mapped (nothing is pinned between operations). */
+static void mc_invalidate(int s, uint64_t off, uint64_t len)
+{
+    struct prov *p = T.s[s].prov;
+    uint64_t first = off / PAGE, last = len ? (off + (len - 1)) / PAGE : first;
+    int rc;
+
+    if (len && off + (len - 1) < off)
+        last = UINT64_MAX / PAGE;
+    rc = gm_mapcache_invalidate(T.mc[p->mc], T.s[s].mr, off, len);
+    if (rc < 0)
+        fail("gm_mapcache_invalidate(%s, 0x%" PRIx64 ", 0x%" PRIx64 ") = %d", T.names[s], off,
+             len, rc);
+    if (live_overlaps(p, first, last))
+        fail("%s: pages %" PRIu64 "..%" PRIu64 " still mapped after gm_mapcache_invalidate",
+             T.names[s], first, last);
+    if (!len)
+        return; /* the model does not count on a zero-length range */
+    for (uint64_t k = first; k <= last && k < p->npages; k++)
+        T.m.r[s].pg[k] &= (uint8_t)~RM_PG_STALE;
+}
+
+/* The provider grants, makes read-only or refuses a few pages. A revocation
+ * is invalidated in the mapping cache at once or later; until then the
+ * pages are stale. */
+static void op_grant(void)
+{
+    int s = pick_slot_where(pred_mod);
+    struct prov *p;
+    uint64_t first, n;
+    unsigned int st, r = rn(100);
+    bool revoked, now;
+
+    if (s == RM_NONE)
+        return;
+    T.stats[ST_GRANT]++;
+    p = T.s[s].prov;
+    first = rn(p->npages);
+    n = chance(70) ? 1 : 1 + rn(p->npages - first);
+    st = r < 40 ? 0 : r < 70 ? RM_PG_RO : RM_PG_REFUSED;
+    now = chance(55);
+    opdesc("grant %s pages %" PRIu64 "..%" PRIu64 ": %s%s", T.names[s], first, first + n - 1,
+           st == 0 ? "read-write" : st == RM_PG_RO ? "read-only" : "refused",
+           p->mc < 0 ? "" : now ? ", invalidate" : ", no invalidation yet");
+    revoked = prov_set_grant(s, first, n, st);
+    if (p->mc < 0 || !revoked)
+        return;
+    if (now) {
+        mc_invalidate(s, first * PAGE, n * PAGE);
+        return;
+    }
+    for (uint64_t k = first; k < first + n; k++)
+        T.m.r[s].pg[k] |= RM_PG_STALE;
+}
+
+static void op_mc_invalidate(void)
+{
+    int s = pick_slot_where(pred_cached), rc;
+    uint64_t off, len;
+    struct prov *p;
+
+    T.stats[ST_INVAL]++;
+    if (s == RM_NONE || chance(4)) {
+        /* a region this cache does not serve */
+        int k = (int)rn(2), o = pick_slot_where(pred_not_root);
+
+        if (o == RM_NONE || (kind_of(o) == RM_MOD && T.s[o].prov->mc == k))
+            return;
+        opdesc("gm_mapcache_invalidate(cache %d, %s) (want -EINVAL)", k, T.names[o]);
+        rc = gm_mapcache_invalidate(T.mc[k], T.s[o].mr, 0, PAGE);
+        if (rc != -EINVAL)
+            fail("got %d", rc);
+        return;
+    }
+    p = T.s[s].prov;
+    switch (rn(4)) {
+    case 0:
+        off = 0;
+        len = p->npages * PAGE;
+        break;
+    case 1:
+        off = rn(p->npages) * PAGE;
+        len = (1 + rn(4)) * PAGE;
+        break;
+    case 2:
+        off = rn(p->npages * PAGE);
+        len = chance(5) ? 0 : 1 + rn(3 * PAGE);
+        break;
+    default:
+        off = rn(p->npages * PAGE);
+        len = chance(50) ? UINT64_MAX : (uint64_t)0 - off;
+        break;
+    }
+    opdesc("gm_mapcache_invalidate(%s, 0x%" PRIx64 ", 0x%" PRIx64 ")", T.names[s], off, len);
+    mc_invalidate(s, off, len);
+}
+
+static void op_mc_flush(void)
+{
+    int k = (int)rn(2);
+
+    T.stats[ST_INVAL]++;
+    opdesc("gm_mapcache_flush(cache %d)", k);
+    gm_mapcache_flush(T.mc[k]);
+    for (int i = 0; i < T.nprovs; i++) {
+        struct prov *p = T.provs[i];
+        long live;
+
+        if (p->mc != k || p->released)
+            continue;
+        plock();
+        live = p->nlive;
+        punlock();
+        if (live)
+            fail("%s: %ld mappings live after gm_mapcache_flush", p->name, live);
+    }
+}
+
+static void seed_iommu_loop(void);
+
+/* Change a few translations of an IOMMU, then tell the IOTLB. */
+static void op_iommu_change(void)
+{
+    int s = pick_slot_where(pred_iommu);
+    struct iommu *io;
+    uint64_t lo = UINT64_MAX, hi = 0, pmask;
+    int n = chance(70) ? 1 : 2 + (int)rn(3);
+    unsigned int r = rn(100);
+
+    if (s == RM_NONE)
+        return;
+    T.stats[ST_IOMMU]++;
+    if (chance(10) && !T.depth) {
+        seed_iommu_loop();
+        return;
+    }
+    io = T.s[s].io;
+    if (!io->npages)
+        return;
+    pmask = (1ull << io->shift) - 1;
+    for (int k = 0; k < n; k++) {
+        uint64_t page = rn(io->npages);
+
+        if (k && chance(50) && lo + 1 < io->npages)
+            page = lo + 1; /* neighbours */
+        opdesc("translation of %s page %" PRIu64 " changes", T.names[s], page);
+        iommu_randomize(s, page);
+        lo = page < lo ? page : lo;
+        hi = page > hi ? page : hi;
+        if (r < 55)
+            /* each page on its own, sometimes naming an address inside it */
+            iommu_notify(s, GM_IOMMU_UNMAP, (page << io->shift) | (chance(30) ? rn(pmask + 1) : 0),
+                         pmask);
+    }
+    if (r < 55) {
+        /* done */
+    } else if (r < 80) {
+        /* one notification for a power-of-two block covering them all */
+        uint64_t mask = pmask;
+
+        while (((lo << io->shift) & ~mask) + mask < (hi << io->shift) + pmask)
+            mask = mask << 1 | 1;
+        opdesc("notify UNMAP %s 0x%" PRIx64 "/0x%" PRIx64, T.names[s], lo << io->shift, mask);
+        iommu_notify(s, GM_IOMMU_UNMAP, lo << io->shift, mask);
+    } else if (r < 92) {
+        opdesc("gm_iommu_invalidate_all %s", T.names[s]);
+        gm_iommu_invalidate_all(T.s[s].mr);
+    } else {
+        opdesc("notify UNMAP %s everything", T.names[s]);
+        iommu_notify(s, GM_IOMMU_UNMAP, 0, UINT64_MAX);
+    }
+    if (chance(15)) {
+        opdesc("notify MAP %s page %" PRIu64, T.names[s], lo);
+        iommu_notify(s, GM_IOMMU_MAP, lo << io->shift, pmask);
+    }
+}
+
+/* gm_iommu_translate against the page table; and the API's error cases. */
+static void op_iommu_translate(void)
+{
+    int s = pick_slot_where(pred_iommu), rc, want;
+    static const enum gm_iommu_perm flags[] = { GM_IOMMU_RO, GM_IOMMU_WO, GM_IOMMU_RW };
+    enum gm_iommu_perm flag = flags[rn(3)];
+    gm_iotlb_entry e;
+    struct iommu *io;
+    const struct rm_pte *pte = NULL;
+    uint64_t iova, page, mask;
+    rm_u128 size;
+
+    T.stats[ST_XLATE]++;
+    if (s == RM_NONE || chance(5)) {
+        int o = pick_slot_where(pred_not_root);
+
+        if (o == RM_NONE || kind_of(o) == RM_IOMMU)
+            return;
+        opdesc("IOMMU calls on %s (want -EINVAL)", T.names[o]);
+        e = (gm_iotlb_entry){ .addr_mask = 0xfff };
+        if (gm_iommu_translate(T.s[o].mr, 0, GM_IOMMU_RO, 0, &e) != -EINVAL ||
+            gm_iommu_notify(T.s[o].mr, 0, GM_IOMMU_UNMAP, &e) != -EINVAL)
+            fail("IOMMU calls on a region that is not an IOMMU did not give -EINVAL");
+        if (s != RM_NONE) {
+            e.addr_mask = 0x1001;
+            if (gm_iommu_notify(T.s[s].mr, 0, GM_IOMMU_UNMAP, &e) != -EINVAL)
+                fail("gm_iommu_notify with mask 0x1001 did not give -EINVAL");
+            e.addr_mask = 0xfff;
+            if (gm_iommu_notify(T.s[s].mr, 0, (enum gm_iommu_event)3, &e) != -EINVAL)
+                fail("gm_iommu_notify with event 3 did not give -EINVAL");
+        }
+        return;
+    }
+    io = T.s[s].io;
+    size = T.m.cur[s].size < T.m.snap.t[s].size ? T.m.cur[s].size : T.m.snap.t[s].size;
+    if (!size)
+        return;
+    if (size > ((rm_u128)(io->npages + 2) << io->shift))
+        size = (rm_u128)(io->npages + 2) << io->shift;
+    iova = rn((uint64_t)size);
+    page = iova >> io->shift;
+    mask = (1ull << io->shift) - 1;
+    if (page < io->npages && T.m.r[s].pte[page].as != RM_NONE)
+        pte = &T.m.r[s].pte[page];
+    want = pte && (pte->perm & (unsigned int)flag) == (unsigned int)flag ? 0 : -EACCES;
+    opdesc("gm_iommu_translate %s 0x%" PRIx64 " flag %d (want %d)", T.names[s], iova, flag, want);
+    memset(&e, 0xa5, sizeof(e));
+    rc = gm_iommu_translate(T.s[s].mr, iova, flag, 0, &e);
+    if (rc != want)
+        fail("gm_iommu_translate returned %d, want %d", rc, want);
+    if (!rc && (e.target_as != T.as[pte->as] || e.iova != (iova & ~mask) ||
+                e.translated_addr != pte->taddr || e.addr_mask != mask ||
+                (unsigned int)e.perm != pte->perm))
+        fail("gm_iommu_translate: {%s, iova 0x%" PRIx64 ", 0x%" PRIx64 ", mask 0x%" PRIx64
+             ", perm %d}, want {%s, 0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ", %u}",
+             e.target_as == T.as[0] ? "sys" : e.target_as == T.as[1] ? "dev" : "?", e.iova,
+             e.translated_addr, e.addr_mask, e.perm, as_name[pte->as], iova & ~mask, pte->taddr,
+             mask, pte->perm);
+    if (rc && e.perm != GM_IOMMU_NONE)
+        fail("gm_iommu_translate refused with perm %d", e.perm);
+}
+
+/*
+ * After every operation nothing is pinned: plain providers have no mapping
+ * live; a mapping cache's counters match its providers' live mappings (when
+ * no dropped region of it awaits its deferred free, which runs on another
+ * thread); IOTLB misses and faults match the translate calls.
+ */
+static void check_providers(void)
+{
+    for (int i = 0; i < T.nprovs; i++) {
+        struct prov *p = T.provs[i];
+        long live;
+
+        if (p->mc >= 0)
+            continue;
+        plock();
+        live = p->nlive;
+        punlock();
+        if (live)
+            fail("%s: %ld mappings still live after the operation", p->name, live);
+    }
+    for (int k = 0; k < 2; k++) {
+        gm_mapcache_stats st;
+        long live = 0;
+        uint64_t bytes = 0, slack;
+        bool settled = true;
+
+        for (int i = 0; i < T.nprovs && settled; i++)
+            if (T.provs[i]->mc == k && T.provs[i]->released &&
+                !__atomic_load_n(&T.provs[i]->destroyed, __ATOMIC_ACQUIRE))
+                settled = false;
+        if (!settled)
+            continue;
+        plock();
+        for (int i = 0; i < T.nprovs; i++) {
+            if (T.provs[i]->mc == k) {
+                live += T.provs[i]->nlive;
+                bytes += T.provs[i]->live_bytes;
+            }
+        }
+        punlock();
+        gm_mapcache_get_stats(T.mc[k], &st);
+        if ((uint64_t)live != st.maps - st.unmaps || bytes != st.bytes_mapped)
+            fail("mapping cache %d: providers have %ld mappings, %" PRIu64 " bytes; stats say "
+                 "%" PRIu64 " maps - %" PRIu64 " unmaps, %" PRIu64 " bytes", k, live, bytes,
+                 st.maps, st.unmaps, st.bytes_mapped);
+        slack = (2 + 16) * (uint64_t)T.mccfg[k].batch_pages * PAGE;
+        if (st.bytes_mapped > T.mccfg[k].budget_bytes + slack)
+            fail("mapping cache %d: %" PRIu64 " bytes mapped, budget %" PRIu64, k,
+                 st.bytes_mapped, T.mccfg[k].budget_bytes);
+    }
+    for (int i = 0; i < RM_MAX_REGIONS; i++) {
+        struct iommu *io = T.s[i].io;
+        gm_iommu_stats st;
+
+        if (!T.m.cur[i].exists || !io)
+            continue;
+        gm_iommu_get_stats(T.s[i].mr, &st);
+        if (st.misses != io->misses || st.faults != io->faults)
+            fail("%s: IOTLB stats say %" PRIu64 " misses, %" PRIu64 " faults; translate was "
+                 "called %lu times, %lu without access", io->name, st.misses, st.faults,
+                 io->misses, io->faults);
+    }
+    if (__atomic_load_n(&T.log_errors, __ATOMIC_RELAXED))
+        fail("the library logged %lu errors (GM_LOG_ERROR)", T.log_errors);
+}
+
 static void op_transaction(void)
 {
     int steps = 2 + (int)rn(12);
@@ -1674,6 +2949,11 @@ static void op_transaction(void)
             op_sections();
         } else if (r < 88) {
             op_map();
+        } else if (r < 90) {
+            if (chance(50))
+                op_grant();
+            else
+                op_iommu_change();
         } else if (r < 94 && T.depth < 4) {
             opdesc("transaction_begin (nested, depth %d)", T.depth + 1);
             gm_transaction_begin(T.sys);
@@ -1709,6 +2989,8 @@ static void op_recreate(void)
         k = pick_kind(true);
         opdesc("recreate %s as a new %s", T.names[s], kind_name[k]);
         gm_region_unref(T.s[s].mr);
+        if (T.s[s].prov && T.s[s].prov->mc >= 0 && skipping("mc-destroy-race"))
+            gm_system_drain(T.sys);
         slot_release(s);
         rm_drop_region(&T.m, s);
         slot_create(s, k, 0);
@@ -1744,6 +3026,11 @@ static void op_memcheck(void)
             gm_region_unref(found);
             break;
         }
+        case RM_MOD:
+            if (gm_region_get_ram_ptr(sl->mr) != NULL)
+                fail("gm_region_get_ram_ptr(%s) is not NULL", sl->name);
+            p = sl->prov->view;
+            break;
         case RM_IO:
             if (r->flavor == RM_IO_REG) {
                 if (sl->dev->reg_writes != r->reg_writes)
@@ -1871,7 +3158,8 @@ static void seed_ro_overlay(void)
     for (int i = 2; i < RM_MAX_REGIONS; i++) {
         if (!T.m.cur[i].exists && x == RM_NONE)
             x = i;
-        if (T.m.cur[i].exists && kind_of(i) == RM_RAM && attached(i) &&
+        if (T.m.cur[i].exists && attached(i) && T.m.cur[i].size < RM_2_64 &&
+            (kind_of(i) == RM_RAM || kind_of(i) == RM_MOD || kind_of(i) == RM_IOMMU) &&
             (r == RM_NONE || chance(30)))
             r = i;
     }
@@ -1894,6 +3182,57 @@ static void seed_ro_overlay(void)
     rm_add_sub(&T.m, T.m.cur[r].parent, x, T.m.cur[r].addr + off, prio);
 }
 
+/* Where IOMMU @i shows in address space @a: an address and its offset there. */
+static bool iommu_visible(int i, int a, uint64_t *addr, uint64_t *off)
+{
+    ensure_points(a);
+    for (int k = 0; k < T.npoints[a]; k++) {
+        struct rm_hit h;
+
+        rm_resolve(&T.m, a, T.points[a][k], &h);
+        if (h.leaf == i && h.off < ((rm_u128)T.s[i].io->npages << T.s[i].io->shift)) {
+            *addr = T.points[a][k];
+            *off = h.off;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Make an IOMMU translate one of its pages onto itself: an endless loop
+ * that the nesting limit must stop. Moves the IOMMU so that its pages are
+ * aligned in the address space, then points the page at itself.
+ */
+static void seed_iommu_loop(void)
+{
+    int i = pick_slot_where(pred_iommu), a;
+    uint64_t p, off, pmask, delta;
+    struct iommu *io;
+
+    if (i == RM_NONE || is_root(i) || T.m.cur[i].parent == RM_NONE || !attached(i))
+        return;
+    io = T.s[i].io;
+    pmask = (1ull << io->shift) - 1;
+    a = chance(50) ? 0 : 1;
+    if (!iommu_visible(i, a, &p, &off) && !iommu_visible(i, a = !a, &p, &off))
+        return;
+    delta = (pmask + 1 - ((p - off) & pmask)) & pmask;
+    if (delta) {
+        opdesc("set_address %s 0x%" PRIx64 " (align its pages)", T.names[i],
+               T.m.cur[i].addr + delta);
+        gm_region_set_address(T.s[i].mr, T.m.cur[i].addr + delta);
+        rm_set_address(&T.m, i, T.m.cur[i].addr + delta);
+        model_commit();
+        if (!iommu_visible(i, a, &p, &off) || ((p - off) & pmask))
+            return;
+    }
+    opdesc("%s page %" PRIu64 " translates to itself (%s 0x%" PRIx64 ")", T.names[i],
+           off >> io->shift, as_name[a], p - (off & pmask));
+    iommu_set_pte(i, off >> io->shift, a, p - (off & pmask), GM_IOMMU_RW);
+    iommu_notify(i, GM_IOMMU_UNMAP, off & ~pmask, pmask);
+}
+
 static void epoch_start(void)
 {
     int n = 12 + (int)rn(RM_MAX_REGIONS - 12 + 1), order[RM_MAX_REGIONS];
@@ -1905,11 +3244,28 @@ static void epoch_start(void)
     CHECK(T.sys != NULL, "gm_system_new");
     gm_system_set_log(T.sys, log_sink, NULL, false);
     T.generation = gm_system_generation(T.sys);
+    for (int k = 0; k < 2; k++) {
+        static const unsigned int batch[] = { 1, 4, 16 };
+
+        /* a small budget, so that entries get evicted */
+        T.mccfg[k].batch_pages = batch[rn(3)];
+        if (skipping("mc-batch"))
+            T.mccfg[k].batch_pages = 1;
+        T.mccfg[k].budget_bytes = (T.mccfg[k].batch_pages + rn(24)) * PAGE;
+        T.mccfg[k].deferred_unmap = chance(50);
+        T.mc[k] = gm_mapcache_new(&T.mccfg[k]);
+        CHECK(T.mc[k] != NULL, "gm_mapcache_new");
+    }
     if (chance(15))
         slot_create(SLOT_SYS, RM_IO, RM_2_64);
     else
         slot_create(SLOT_SYS, RM_CONTAINER, RM_2_64);
-    slot_create(SLOT_DEV, RM_CONTAINER, 0x1000 + rn(0x100000));
+    /* "dev" is sometimes a device's DMA space: an IOMMU at its root */
+    {
+        enum rm_kind k = chance(15) ? RM_IOMMU : RM_CONTAINER;
+
+        slot_create(SLOT_DEV, k, 0x1000 + rn(0x100000));
+    }
     for (int i = 2; i < n; i++)
         slot_create(i, pick_kind(i > 4), 0);
     T.as[0] = gm_as_new(T.sys, T.s[SLOT_SYS].mr, "sys");
@@ -1953,6 +3309,18 @@ static void epoch_start(void)
     opdesc("epoch start: commit, then walk both flat views");
     check_sections(0);
     check_sections(1);
+    /* Translations made before the trees existed aimed blindly: aim again. */
+    for (int i = 0; i < RM_MAX_REGIONS; i++) {
+        if (!T.m.cur[i].exists || kind_of(i) != RM_IOMMU)
+            continue;
+        opdesc("new page table for %s", T.names[i]);
+        for (uint64_t k = 0; k < T.s[i].io->npages; k++)
+            if (chance(60))
+                iommu_randomize(i, k);
+        gm_iommu_invalidate_all(T.s[i].mr);
+    }
+    if (chance(60))
+        seed_iommu_loop();
 }
 
 static void epoch_end(void)
@@ -1971,6 +3339,31 @@ static void epoch_end(void)
     T.sys = NULL;
     for (int i = 0; i < RM_MAX_REGIONS; i++)
         slot_release(i);
+    for (int k = 0; k < 2; k++) {
+        gm_mapcache_free(T.mc[k]);
+        T.mc[k] = NULL;
+    }
+    /* Every mapping unmapped, every provider destroyed exactly once. */
+    for (int i = 0; i < T.nprovs; i++) {
+        struct prov *p = T.provs[i];
+        bool has_destroy = p->mc >= 0 || p->ops.destroy;
+
+        if (p->nlive)
+            fail("%s: %ld mappings live after gm_system_free", p->name, p->nlive);
+        if (has_destroy && p->destroyed != 1)
+            fail("%s: destroy called %d times", p->name, p->destroyed);
+        munmap(p->view, p->npages * PAGE);
+        close(p->fd);
+        free(p);
+    }
+    T.nprovs = 0;
+    for (int i = 0; i < T.niommus; i++) {
+        free(T.iommus[i]->pte);
+        free(T.iommus[i]);
+    }
+    T.niommus = 0;
+    if (__atomic_load_n(&T.log_errors, __ATOMIC_RELAXED))
+        fail("the library logged %lu errors (GM_LOG_ERROR)", T.log_errors);
     while (T.ngraves)
         free(T.graveyard[--T.ngraves]);
     rm_free(&T.m);
@@ -1981,32 +3374,43 @@ static void step(void)
 {
     unsigned int r = rn(1000);
 
-    if (r < 430) {
+    if (r < 400) {
         op_access();
-    } else if (r < 480) {
+    } else if (r < 445) {
         op_lookup();
-    } else if (r < 495) {
+    } else if (r < 460) {
         op_sections();
-    } else if (r < 530) {
+    } else if (r < 500) {
         op_map();
-    } else if (r < 560) {
+    } else if (r < 535) {
         op_cache();
-    } else if (r < 800) {
+    } else if (r < 560) {
+        op_grant();
+    } else if (r < 572) {
+        op_mc_invalidate();
+    } else if (r < 575) {
+        op_mc_flush();
+    } else if (r < 600) {
+        op_iommu_change();
+    } else if (r < 610) {
+        op_iommu_translate();
+    } else if (r < 820) {
         op_topology(false);
         model_commit();
-    } else if (r < 830) {
+    } else if (r < 845) {
         op_topology_error();
-    } else if (r < 960) {
+    } else if (r < 965) {
         op_transaction();
-    } else if (r < 975) {
+    } else if (r < 980) {
         op_recreate();
-    } else if (r < 985) {
+    } else if (r < 990) {
         op_memcheck();
     } else {
         opdesc("getters");
         check_getters();
     }
     check_reg_writes();
+    check_providers();
 }
 
 static uint64_t arg_or_env(int argc, char **argv, int idx, const char *env, uint64_t dflt)
@@ -2027,6 +3431,7 @@ int main(int argc, char **argv)
     T.skip = getenv("GM_MODEL_SKIP");
     T.rng = T.seed;
     T.npoints[0] = T.npoints[1] = -1;
+    pthread_mutex_init(&T.plock, NULL);
     printf("test_model: seed=%" PRIu64 " ops=%" PRIu64 "\n", T.seed, T.nops);
     fflush(stdout);
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -2042,6 +3447,8 @@ int main(int argc, char **argv)
     }
     epoch_end();
     free(T.secs.v);
+    free(T.provs);
+    free(T.iommus);
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("ok - %" PRIu64 " operations in %.1f s: %lu accesses, %lu lookups, %lu flat-view "
@@ -2055,5 +3462,13 @@ int main(int argc, char **argv)
     for (int k = RM_RAM; k < RM_ALIAS; k++)
         printf(", %s %lu", kind_name[k], T.hits[k]);
     printf("\n");
+    printf("through IOMMUs: %lu accesses (%lu nested, %lu stopped by the nesting limit), "
+           "%lu reaching map-on-demand memory; %lu grant changes, %lu mapping-cache "
+           "invalidations/flushes, %lu page-table changes, %lu translate calls, %lu accesses "
+           "with stale pages; maps and caches: %lu through IOMMUs, %lu of map-on-demand "
+           "memory, %lu revoked while held\n",
+           T.stats[ST_X1], T.stats[ST_X2], T.stats[ST_XLIMIT], T.stats[ST_MODACC],
+           T.stats[ST_GRANT], T.stats[ST_INVAL], T.stats[ST_IOMMU], T.stats[ST_XLATE],
+           T.stats[ST_UNC], T.stats[ST_MAPX], T.stats[ST_MAPMOD], T.stats[ST_MIDREVOKE]);
     return 0;
 }
