@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# ThreadSanitizer run of the concurrency tests.
+#
+#   scripts/tsan.sh [STRESS_ITERATIONS]
+#
+# Builds build-tsan/ (clang, -Db_sanitize=thread) and, from its library,
+# these programs in build-tsan/tsan/, then runs them; any TSan report fails:
+#
+#   test_stress    tests/model/test_stress.c: readers against a committing
+#                  writer (seeds 1, 2, 3; STRESS_ITERATIONS writer
+#                  iterations each, default 8000)
+#   test_mapcache  tests/mapcache/test_mapcache.c, with its concurrent
+#                  readers, writers and invalidations
+#   test_gnttab    tests/xen/test_gnttab.c, with its hostile granter thread
+#   fuzz_vhost     tests/fuzz/fuzz_vhost.c over its committed corpus, one
+#                  process per input: the vhost-user message thread against
+#                  the queue threads it starts
+#
+# liburcu-bp is not instrumented, so TSan cannot see RCU's ordering;
+# tests/tsan/rcu_model.c (linked into every program) states it with TSan
+# annotations instead of suppressing reports. tests/tsan/tsan.supp holds the
+# few remaining suppressions, each with its reason (docs/SECURITY.md).
+#
+# Environment: GM_FUZZ_SKIP as for scripts/fuzz.sh (fuzz_vhost inputs named
+# regress-TAG-* are skipped for each listed TAG).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+iters=${1:-8000}
+bash scripts/setup.sh || exit 1
+dir=build-tsan
+if [[ ! -d $dir ]]; then
+    CC=clang meson setup "$dir" -Db_sanitize=thread -Db_lundef=false \
+        -Dc_args=-fno-omit-frame-pointer >/dev/null || exit 1
+fi
+ninja -C "$dir" src/libguestmem.a >/dev/null || exit 1
+
+out=$dir/tsan
+mkdir -p "$out"
+cflags=(-g -O1 -fno-omit-frame-pointer -Iinclude -Itests/common)
+read -ra urcu <<<"$(pkg-config --libs liburcu-bp)"
+read -ra xen <<<"$(pkg-config --libs xengnttab 2>/dev/null || true)"
+libs=("$dir/src/libguestmem.a" "${urcu[@]}" "${xen[@]}" -lpthread -ldl)
+
+# Not instrumented itself: only its annotations speak to TSan.
+clang "${cflags[@]}" -c tests/tsan/rcu_model.c -o "$out/rcu_model.o" || exit 1
+build() {
+    local name=$1
+    shift
+    clang -fsanitize=thread "${cflags[@]}" "$@" "$out/rcu_model.o" "${libs[@]}" \
+        -o "$out/$name" || exit 1
+}
+build test_stress tests/model/test_stress.c
+build test_mapcache tests/mapcache/test_mapcache.c
+build test_gnttab tests/xen/test_gnttab.c
+build fuzz_vhost tests/fuzz/fuzz_vhost.c tests/tsan/replay_main.c
+
+export TSAN_OPTIONS="halt_on_error=1 history_size=4 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/tsan.supp"
+failed=0
+summary=()
+
+# run NAME LOG COMMAND...: one program (at most LIMIT seconds, default
+# 600); any report, failure or timeout counts.
+run() {
+    local name=$1 log=$2
+    shift 2
+    if timeout "${LIMIT:-600}" "$@" >"$log" 2>&1 && ! grep -q 'WARNING: ThreadSanitizer' "$log"; then
+        [[ -n ${QUIET_OK:-} ]] || summary+=("ok      $name")
+    else
+        summary+=("FAILED  $name (log $log)")
+        grep -m1 -A3 'WARNING: ThreadSanitizer' "$log" | sed 's/^/   /'
+        failed=1
+    fi
+}
+
+for seed in 1 2 3; do
+    echo "== test_stress seed $seed"
+    run "test_stress $seed $iters" "$out/test_stress-$seed.log" "$out/test_stress" "$seed" "$iters"
+done
+echo "== test_mapcache"
+run test_mapcache "$out/test_mapcache.log" "$out/test_mapcache"
+echo "== test_gnttab"
+run test_gnttab "$out/test_gnttab.log" "$out/test_gnttab"
+echo "== fuzz_vhost corpus"
+vhost_failed=0 n=0
+for f in tests/fuzz/corpus/fuzz_vhost/*; do
+    skip=
+    for tag in ${GM_FUZZ_SKIP//,/ }; do
+        [[ $(basename "$f") == regress-$tag-* ]] && skip=1
+    done
+    [[ -n $skip ]] && continue
+    n=$((n + 1))
+    before=$failed failed=0
+    LIMIT=60 QUIET_OK=1 run "fuzz_vhost $(basename "$f")" \
+        "$out/fuzz_vhost-$(basename "$f").log" "$out/fuzz_vhost" "$f"
+    ((failed)) && vhost_failed=1
+    ((failed |= before))
+done
+((vhost_failed)) || summary+=("ok      fuzz_vhost ($n inputs)")
+
+printf '%s\n' "${summary[@]}"
+exit $failed
