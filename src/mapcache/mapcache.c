@@ -384,10 +384,18 @@ static mc_entry *miss(gm_mapcache *mc, mc_binding *b, uint64_t page, bool writab
         if (old || __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != generation) {
             pthread_mutex_unlock(&mc->lock);
             STAT_ADD(mc, bytes_mapped, entry_bytes(e));
-            entry_unmap_free(mc, e);
-            if (old)
+            if (old) {
+                entry_unmap_free(mc, e);
                 return old;
-            continue;
+            }
+            if (attempt + 1 < MC_MAP_RETRIES) {
+                entry_unmap_free(mc, e);
+                continue;
+            }
+            /* Invalidations keep racing with us: serve this access from the
+             * fresh mapping without caching it; the unpin releases it. */
+            e->state = 1 + MC_DOOMED;
+            return e;
         }
         hash_insert(mc, e);
         TAILQ_INSERT_TAIL(&mc->clock, e, clock);
