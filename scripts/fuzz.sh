@@ -112,7 +112,7 @@ for t in "${targets[@]}"; do
     { time { nice -n "${FUZZ_NICE:-10}" "$dir/tests/fuzz/$t" "${args[@]}" >"$log" 2>&1
              echo $? >"$work/rc"; }; } 2>"$work/time"
     rc=$(cat "$work/rc")
-    read -r user sys <"$work/time"
+    read -r user sys < <(tail -n 1 "$work/time")
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     result=ok

@@ -585,7 +585,9 @@ static void op_poke_active(fz *f, const uint8_t *a)
 
 static void op_guest_write(fz *f, const uint8_t *a)
 {
-    memset(f->guest + (a[1] % NFRAMES) * PAGE + a[2] * 16u, a[3], 1 + a[4] % 64);
+    uint32_t off = a[2] * 16u, len = 1 + a[4] % 64u;
+
+    memset(f->guest + (a[1] % NFRAMES) * PAGE + off, a[3], len < PAGE - off ? len : PAGE - off);
 }
 
 /* ---- the run ------------------------------------------------------------ */
