@@ -13,8 +13,8 @@
 #                  readers, writers and invalidations
 #   test_gnttab    tests/xen/test_gnttab.c, with its hostile granter thread
 #   fuzz_vhost     tests/fuzz/fuzz_vhost.c over its committed corpus, one
-#                  process per input: the vhost-user message thread against
-#                  the queue threads it starts
+#                  process per input running it five times: the vhost-user
+#                  message thread against the queue threads it starts
 #
 # liburcu-bp is not instrumented, so TSan cannot see RCU's ordering;
 # tests/tsan/rcu_model.c (linked into every program) states it with TSan
@@ -85,14 +85,15 @@ echo "== fuzz_vhost corpus"
 vhost_failed=0 n=0
 for f in tests/fuzz/corpus/fuzz_vhost/*; do
     skip=
-    for tag in ${GM_FUZZ_SKIP//,/ }; do
+    for tag in ${GM_FUZZ_SKIP:+${GM_FUZZ_SKIP//,/ }}; do
         [[ $(basename "$f") == regress-$tag-* ]] && skip=1
     done
     [[ -n $skip ]] && continue
     n=$((n + 1))
     before=$failed failed=0
+    # Five times: whether the threads interleave is up to the scheduler.
     LIMIT=60 QUIET_OK=1 run "fuzz_vhost $(basename "$f")" \
-        "$out/fuzz_vhost-$(basename "$f").log" "$out/fuzz_vhost" "$f"
+        "$out/fuzz_vhost-$(basename "$f").log" "$out/fuzz_vhost" "$f" "$f" "$f" "$f" "$f"
     ((failed)) && vhost_failed=1
     ((failed |= before))
 done

@@ -17,6 +17,12 @@
  *            caches held across operations, mapping-cache invalidations and
  *            flushes.
  *
+ * The backend side is checked against a shadow of the mapping cache's
+ * entries (struct shadow): which mappings exist, which a lookup can hit,
+ * which are pinned, and the frame each one shows. Where the shadow cannot
+ * know (an access spanning pages, evictions under a budget) it stops
+ * judging that page until the next invalidation or flush.
+ *
  * Checked, besides "no crash, no sanitizer report":
  * - a backend access is GM_OK or GM_ACCESS_ERROR (refused reads give zeros);
  * - nothing outside the table's 16 entries or the guest's 16 frames is ever
