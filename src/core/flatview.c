@@ -34,8 +34,32 @@ typedef struct render_range {
     gm_i128 size;
 } render_range;
 
+/*
+ * An alias that shows its own ancestor recurses. Two guards keep that
+ * finite and cheap:
+ * - an alias reached again with the same base and clip as a visit of it
+ *   still on the path is not followed: the repeat would place exactly what
+ *   the visit in progress places, at the same addresses;
+ * - past GM_RENDER_MAX_ALIAS_HOPS alias hops in one rendering, aliases are
+ *   no longer followed (logged once); containers and terminating regions
+ *   still render. Two self-aliases whose windows shrink a little at every
+ *   level would otherwise double the work at each of the 128 levels.
+ * Real trees follow each alias once per path to it, far below the budget.
+ */
+#define GM_RENDER_MAX_ALIAS_HOPS (1u << 20)
+
+typedef struct alias_visit {
+    const gm_region *alias;
+    gm_i128 base;
+    render_range clip;
+} alias_visit;
+
 typedef struct render_ctx {
     gm_flatview *fv;
+    const char *root_name;
+    alias_visit path[GM_MAX_NESTING + 1]; /* aliases being followed, outermost first */
+    unsigned int path_len;
+    unsigned int alias_hops;
     bool failed;
 } render_ctx;
 
@@ -143,6 +167,28 @@ static void render_fill_gaps(render_ctx *ctx, gm_flat_range fr, gm_i128 base, re
     }
 }
 
+/* Push @alias on the path unless one of the guards above says not to follow it. */
+static bool alias_follow_begin(render_ctx *ctx, const gm_region *alias, gm_i128 base,
+                               render_range clip)
+{
+    for (unsigned int i = 0; i < ctx->path_len; i++) {
+        const alias_visit *v = &ctx->path[i];
+
+        if (v->alias == alias && v->base == base && v->clip.start == clip.start &&
+            v->clip.size == clip.size)
+            return false;
+    }
+    if (ctx->alias_hops >= GM_RENDER_MAX_ALIAS_HOPS || ctx->path_len > GM_MAX_NESTING)
+        return false;
+    if (++ctx->alias_hops == GM_RENDER_MAX_ALIAS_HOPS)
+        gm_log(ctx->fv->sys, GM_LOG_GUEST_ERROR,
+               "flat view of '%s': more than %u alias hops (aliases showing their own "
+               "ancestors); further aliases are not followed",
+               ctx->root_name, GM_RENDER_MAX_ALIAS_HOPS);
+    ctx->path[ctx->path_len++] = (alias_visit){ alias, base, clip };
+    return true;
+}
+
 static void render_region(render_ctx *ctx, gm_region *mr, gm_i128 base, render_range clip,
                           bool readonly, bool nonvolatile, int depth)
 {
@@ -161,9 +207,12 @@ static void render_region(render_ctx *ctx, gm_region *mr, gm_i128 base, render_r
     clip = range_intersection(here, clip);
 
     if (mr->alias) {
+        if (!alias_follow_begin(ctx, mr, base, clip))
+            return;
         base -= mr->alias->addr;
         base -= mr->alias_offset;
         render_region(ctx, mr->alias, base, clip, readonly, nonvolatile, depth + 1);
+        ctx->path_len--;
         return;
     }
     TAILQ_FOREACH(sub, &mr->subregions, subregions_link)
@@ -258,8 +307,10 @@ gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root)
     /* As QEMU: the root renders at its own address (non-zero when it sits
      * in some other container), and flags of regions the flat-view root
      * shortcut skipped are not inherited. docs/memory-model.md, section 3. */
-    if (root)
+    if (root) {
+        ctx.root_name = root->name ? root->name : "";
         render_region(&ctx, root, 0, (render_range){ 0, (gm_i128)GM_2_64 }, false, false, 0);
+    }
     flatview_simplify(fv);
     for (unsigned int i = 0; i < fv->nr; i++)
         gm_region_ref(fv->ranges[i].mr);

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -291,6 +292,11 @@ static gm_vhost_queue *vring_fd_target(gm_vhost_dev *dev, vu_msg *m, int *fd)
             close(*fd);
         return NULL;
     }
+    /* Never block on what the peer passes (QEMU's eventfds are non-blocking
+     * already; nothing in the protocol says they must be). */
+    if (*fd >= 0 && fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK) < 0)
+        gm_log(dev->sys, GM_LOG_GUEST_ERROR, "vring fd: cannot make it non-blocking: %s",
+               strerror(errno));
     return q;
 }
 

@@ -42,6 +42,19 @@ static bool geometry_ok(const gm_vhost_dev *dev, uint16_t num_queues, uint16_t q
            queue_size <= GM_VIRTQ_MAX_SIZE && !(queue_size & (queue_size - 1));
 }
 
+/* Queue threads write the area: it may only change while every queue is stopped. */
+static bool queues_stopped(gm_vhost_dev *dev)
+{
+    for (unsigned int i = 0; i < dev->cfg.num_queues && i < VU_MAX_QUEUES; i++) {
+        if (dev->queues[i].running) {
+            gm_log(dev->sys, GM_LOG_GUEST_ERROR,
+                   "inflight area change refused: queue %u is running", i);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void install(gm_vhost_dev *dev, int fd, uint8_t *area, uint64_t size, uint16_t nq,
                     uint16_t qs)
 {
@@ -61,6 +74,8 @@ int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *repl
 
     if (!geometry_ok(dev, req->num_queues, req->queue_size))
         return -EINVAL;
+    if (!queues_stopped(dev))
+        return -EBUSY;
     qsize = queue_region_size(req->queue_size);
     size = qsize * req->num_queues;
     fd = memfd_create("guestmem-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -90,7 +105,7 @@ int vu_inflight_set(gm_vhost_dev *dev, const vu_inflight *req, int fd)
     struct stat st;
     uint8_t *area;
 
-    if (fd < 0 || !geometry_ok(dev, req->num_queues, req->queue_size))
+    if (fd < 0 || !geometry_ok(dev, req->num_queues, req->queue_size) || !queues_stopped(dev))
         goto fail;
     size = queue_region_size(req->queue_size) * req->num_queues;
     if (req->mmap_size != size || req->mmap_offset % 4096 || fstat(fd, &st) < 0 ||
@@ -119,17 +134,20 @@ void vu_inflight_release(gm_vhost_dev *dev)
     dev->inflight_fd = -1;
 }
 
-/* Count in-flight heads, after settling an interrupted last batch. */
-static unsigned int recover(vu_inflight_queue *iq, uint16_t used_idx)
+/* Count in-flight heads, after settling an interrupted last batch. Bounds
+ * come from the queue size, never from the shared area the front-end
+ * can rewrite at any time. */
+static unsigned int recover(vu_inflight_queue *iq, uint16_t num, uint16_t used_idx)
 {
     unsigned int inuse = 0;
+    uint16_t last = iq->last_batch_head;
 
     if (iq->used_idx != used_idx) {
-        if (iq->last_batch_head < iq->desc_num)
-            iq->desc[iq->last_batch_head].inflight = 0;
+        if (last < num)
+            iq->desc[last].inflight = 0;
         iq->used_idx = used_idx;
     }
-    for (unsigned int i = 0; i < iq->desc_num; i++) {
+    for (unsigned int i = 0; i < num; i++) {
         inuse += iq->desc[i].inflight == 1;
         iq->desc[i].inflight = 0;
     }
@@ -156,7 +174,7 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
         iq->version = 1;
     }
     used_idx = gm_virtq_get_used_idx(q->vq);
-    inuse = recover(iq, used_idx);
+    inuse = recover(iq, (uint16_t)q->num, used_idx);
     if (inuse) {
         gm_log(dev->sys, GM_LOG_WARNING, "queue %u: resubmitting %u in-flight requests", q->idx,
                inuse);
@@ -171,7 +189,7 @@ void vu_inflight_mark(gm_vhost_queue *q, uint16_t head)
 {
     vu_inflight_queue *iq = q->inflight;
 
-    if (!iq || head >= iq->desc_num)
+    if (!iq || head >= q->num)
         return;
     iq->desc[head].counter = ++q->inflight_counter;
     __atomic_store_n(&iq->desc[head].inflight, 1, __ATOMIC_RELEASE);
@@ -181,7 +199,7 @@ void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head)
 {
     vu_inflight_queue *iq = q->inflight;
 
-    if (!iq || head >= iq->desc_num)
+    if (!iq || head >= q->num)
         return;
     iq->desc[head].next = iq->last_batch_head;
     __atomic_store_n(&iq->last_batch_head, head, __ATOMIC_RELEASE);
@@ -191,7 +209,7 @@ void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx)
 {
     vu_inflight_queue *iq = q->inflight;
 
-    if (!iq || head >= iq->desc_num)
+    if (!iq || head >= q->num)
         return;
     __atomic_store_n(&iq->desc[head].inflight, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&iq->used_idx, used_idx, __ATOMIC_RELEASE);

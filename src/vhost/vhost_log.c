@@ -64,7 +64,7 @@ static void log_gpa_range(gm_vhost_dev *dev, uint64_t gpa, uint64_t len)
 }
 
 /* Move one slot's dirty bits into the log. */
-static void sync_slot(gm_vhost_dev *dev, vu_mem_slot *s)
+static void sync_slot(gm_vhost_dev *dev, const vu_mem_slot *s)
 {
     uint64_t delta = s->r.mmap_offset & 0xfff, end = delta + s->r.memory_size;
     gm_dirty_snapshot *snap =
@@ -85,14 +85,19 @@ static void sync_slot(gm_vhost_dev *dev, vu_mem_slot *s)
 
 void vu_log_sync(gm_vhost_dev *dev)
 {
+    vu_mem_slot slots[VU_MAX_SLOTS];
+    unsigned int n;
+
     if (!vu_has_feature(dev, VU_F_LOG_ALL) || !__atomic_load_n(&dev->log, __ATOMIC_ACQUIRE))
         return;
+    n = vu_mem_ref_ram_slots(&dev->mem, slots);
+
     pthread_mutex_lock(&dev->log_lock);
-    for (unsigned int i = 0; dev->log && i < VU_MAX_SLOTS; i++) {
-        if (dev->mem.slots[i].used && !(dev->mem.slots[i].xen.flags & VU_XEN_MMAP_GRANT))
-            sync_slot(dev, &dev->mem.slots[i]);
-    }
+    for (unsigned int i = 0; dev->log && i < n; i++)
+        sync_slot(dev, &slots[i]);
     pthread_mutex_unlock(&dev->log_lock);
+    for (unsigned int i = 0; i < n; i++)
+        gm_region_unref(slots[i].backing);
 }
 
 void vu_log_release(gm_vhost_dev *dev)

@@ -31,6 +31,7 @@
 int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants)
 {
     memset(m, 0, sizeof(*m));
+    pthread_mutex_init(&m->slots_lock, NULL);
     m->sys = sys;
     m->grants = grants;
     m->last_foreign_fd = -1;
@@ -140,19 +141,31 @@ static int place_aliases(vu_mem *m, vu_mem_slot *s, uint64_t delta)
     return 0;
 }
 
+/* Store @src into the slot array: queue threads read slots under slots_lock. */
+static void slot_store(vu_mem *m, vu_mem_slot *dst, const vu_mem_slot *src)
+{
+    pthread_mutex_lock(&m->slots_lock);
+    *dst = *src;
+    pthread_mutex_unlock(&m->slots_lock);
+}
+
 static void slot_release(vu_mem *m, vu_mem_slot *s)
 {
+    static const vu_mem_slot empty;
+    vu_mem_slot old = *s;
+
+    slot_store(m, s, &empty);
     gm_transaction_begin(m->sys);
-    if (s->gpa_alias)
-        gm_region_del_subregion(m->gpa_root, s->gpa_alias);
-    if (s->uaddr_alias)
-        gm_region_del_subregion(m->uaddr_root, s->uaddr_alias);
+    if (old.gpa_alias)
+        gm_region_del_subregion(m->gpa_root, old.gpa_alias);
+    if (old.uaddr_alias)
+        gm_region_del_subregion(m->uaddr_root, old.uaddr_alias);
     gm_transaction_commit(m->sys);
-    gm_region_unref(s->gpa_alias);
-    gm_region_unref(s->uaddr_alias);
-    /* A grant region closes its provider (and table) when it is freed. */
-    gm_region_unref(s->backing);
-    memset(s, 0, sizeof(*s));
+    gm_region_unref(old.gpa_alias);
+    gm_region_unref(old.uaddr_alias);
+    /* A grant region closes its provider (and table) when it is freed;
+     * readers that took a reference (vu_mem_ref_ram_slots) keep it alive. */
+    gm_region_unref(old.backing);
 }
 
 static vu_mem_slot *free_slot(vu_mem *m)
@@ -171,7 +184,7 @@ static bool is_grant(const vu_xen_mmap *xen)
 
 int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd)
 {
-    vu_mem_slot *s = free_slot(m);
+    vu_mem_slot *s = free_slot(m), tmp = { .r = *r };
     uint64_t delta = 0;
     int err = -EINVAL;
 
@@ -179,14 +192,15 @@ int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd
         err = -ENOSPC;
     } else if (!overflows(r->guest_phys_addr, r->memory_size) &&
                !overflows(r->userspace_addr, r->memory_size) && !slots_overlap(m, r)) {
-        s->r = *r;
         if (xen)
-            s->xen = *xen;
-        s->backing = is_grant(xen) ? map_grants(m, s, fd) : map_ram(m, r, fd, &delta);
-        s->used = s->backing != NULL;
-        err = s->used ? place_aliases(m, s, delta) : -EINVAL;
-        if (err && s->used)
-            slot_release(m, s);
+            tmp.xen = *xen;
+        tmp.backing = is_grant(xen) ? map_grants(m, &tmp, fd) : map_ram(m, r, fd, &delta);
+        tmp.used = tmp.backing != NULL;
+        err = tmp.used ? place_aliases(m, &tmp, delta) : -EINVAL;
+        if (err && tmp.used)
+            slot_release(m, &tmp);
+        else if (!err)
+            slot_store(m, s, &tmp);
     }
     if (!err && xen && (xen->flags & VU_XEN_MMAP_FOREIGN)) {
         if (m->last_foreign_fd >= 0)
@@ -234,21 +248,42 @@ void vu_mem_destroy(vu_mem *m)
     gm_region_unref(m->uaddr_root);
     if (m->last_foreign_fd >= 0)
         close(m->last_foreign_fd);
+    pthread_mutex_destroy(&m->slots_lock);
     /* The mapping cache outlives the grant regions: freed by the owner
      * after the system's deferred frees ran (vu_dev_free). */
 }
 
-int vu_mem_uaddr_to_gpa(const vu_mem *m, uint64_t uaddr, uint64_t *gpa)
+int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa)
 {
+    int ret = -EFAULT;
+
+    pthread_mutex_lock(&m->slots_lock);
     for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
         const vu_mem_region *r = &m->slots[i].r;
 
         if (m->slots[i].used && uaddr - r->userspace_addr < r->memory_size) {
             *gpa = r->guest_phys_addr + (uaddr - r->userspace_addr);
-            return 0;
+            ret = 0;
+            break;
         }
     }
-    return -EFAULT;
+    pthread_mutex_unlock(&m->slots_lock);
+    return ret;
+}
+
+unsigned int vu_mem_ref_ram_slots(vu_mem *m, vu_mem_slot out[VU_MAX_SLOTS])
+{
+    unsigned int n = 0;
+
+    pthread_mutex_lock(&m->slots_lock);
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        if (m->slots[i].used && !(m->slots[i].xen.flags & VU_XEN_MMAP_GRANT)) {
+            out[n] = m->slots[i];
+            gm_region_ref(out[n++].backing);
+        }
+    }
+    pthread_mutex_unlock(&m->slots_lock);
+    return n;
 }
 
 uint64_t vu_mem_gpa_end(const vu_mem *m)

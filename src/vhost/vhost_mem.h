@@ -2,6 +2,8 @@
 #ifndef GUESTMEM_VHOST_MEM_H
 #define GUESTMEM_VHOST_MEM_H
 
+#include <pthread.h>
+
 #include <guestmem/guestmem.h>
 
 #include "vhost/vhost_proto.h"
@@ -35,6 +37,9 @@ typedef struct vu_mem {
     vu_grant_mode grants;
     int last_foreign_fd;          /* guest RAM fd for emulated grant tables */
     bool unmap_after_use;         /* a grant slot said "do not map in advance" */
+    /* Written by the message thread only, under slots_lock; queue threads
+     * read them under it (vu_mem_uaddr_to_gpa, vu_mem_ref_ram_slots). */
+    pthread_mutex_t slots_lock;
     vu_mem_slot slots[VU_MAX_SLOTS];
 } vu_mem;
 
@@ -45,7 +50,11 @@ int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd
 int vu_mem_remove(vu_mem *m, const vu_mem_region *r);
 void vu_mem_clear(vu_mem *m);
 /* Translate a front-end user address to a guest physical address. */
-int vu_mem_uaddr_to_gpa(const vu_mem *m, uint64_t uaddr, uint64_t *gpa);
+int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa);
+/* Copy the used RAM (non-grant) slots into @out, each holding a reference
+ * on its backing region that the caller drops with gm_region_unref().
+ * Any thread. Returns how many. */
+unsigned int vu_mem_ref_ram_slots(vu_mem *m, vu_mem_slot out[VU_MAX_SLOTS]);
 /* Highest guest physical address + 1 of all regions. */
 uint64_t vu_mem_gpa_end(const vu_mem *m);
 

@@ -42,12 +42,27 @@ static void wake(gm_vhost_queue *q)
         gm_log(q->dev->sys, GM_LOG_WARNING, "queue %u: wake failed", q->idx);
 }
 
-static void drain(int fd)
+/*
+ * Consume what poll() reported on @pfd, reading at most once: one eventfd
+ * read clears its whole counter, and a further read on a blocking fd the
+ * peer passed would wait forever. A fd at end of file or in error is
+ * dropped from the poll set (it would report itself ready forever).
+ */
+static void consume_event(gm_vhost_queue *q, struct pollfd *pfd, const char *what)
 {
     uint64_t v;
+    ssize_t n = 0;
 
-    while (fd >= 0 && read(fd, &v, sizeof(v)) == sizeof(v))
-        ;
+    if (pfd->fd < 0 || !pfd->revents)
+        return;
+    if (pfd->revents & POLLIN) {
+        n = read(pfd->fd, &v, sizeof(v));
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+            return;
+    }
+    gm_log(q->dev->sys, GM_LOG_GUEST_ERROR, "queue %u: %s fd %s; no longer polled", q->idx,
+           what, n == 0 && (pfd->revents & POLLIN) ? "at end of file" : "in error");
+    pfd->fd = -1;
 }
 
 static gm_as *queue_as(gm_vhost_dev *dev)
@@ -141,8 +156,8 @@ static void *queue_thread(void *arg)
     while (!__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE)) {
         if (poll(pfd, 2, -1) < 0 && errno != EINTR)
             break;
-        drain(q->kick_fd);
-        drain(q->wake_fd);
+        consume_event(q, &pfd[0], "kick");
+        consume_event(q, &pfd[1], "wake");
         if (ready && !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
             handle_if_enabled(q);
     }

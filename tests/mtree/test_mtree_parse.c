@@ -153,7 +153,7 @@ static void test_limits_and_order(void)
     expect_ok("memory-region blocks out of order", text, strlen(text), 0);
 }
 
-/* A container with an alias onto itself is valid QEMU; guestmem leaves the alias out. */
+/* A container with an alias onto itself is valid QEMU; guestmem builds it too. */
 static void test_self_alias(void)
 {
     const char *text =

@@ -34,8 +34,9 @@ struct mtree_model;
  * no callbacks that do anything, so nothing is touched and large guests
  * cost address space only.
  *
- * An alias that shows a region containing it is left out with a warning
- * (mtree_model_warning()).
+ * An alias that shows a region containing it is built like the others (as
+ * QEMU accepts it), after the regions it shows; rendering bounds the work
+ * such aliases cause (docs/memory-model.md, section 3).
  *
  * Return: 0; -EINVAL for input guestmem cannot represent: nesting deeper
  * than 128 levels counting alias hops, more than MTREE_MAX_EXPANSION nodes
@@ -69,8 +70,8 @@ gm_as *mtree_model_as(const struct mtree_model *m, size_t i);
  * @m: the model
  * @count: set to the number of warnings
  *
- * The only warning today: an alias that shows a region containing it (QEMU
- * accepts such aliases, guestmem refuses the cycle) is left out.
+ * No rebuild leaves anything out today, so the count is 0; kept for
+ * input the library may one day refuse region by region.
  * Return: the first warning ("line N: ..."), owned by @m, or NULL.
  */
 const char *mtree_model_warning(const struct mtree_model *m, size_t *count);
