@@ -26,6 +26,8 @@
 #                 reproducers named regress-TAG-* are left out, so that a long
 #                 run can look for other problems. Never set in CI.
 #   FUZZ_NICE     niceness of the fuzzers (default 10)
+#   GM_RESULTS    a file to append one line per target to: "ok fuzz:TARGET"
+#                 or "FAILED fuzz:TARGET" (read by scripts/test-summary.py)
 #
 # Reproduce an artifact: build-fuzz/tests/fuzz/TARGET FILE
 set -uo pipefail
@@ -84,6 +86,15 @@ seeds_of() {
 
 failed=0
 summary=()
+# record TARGET RESULT: the GM_RESULTS line of one target.
+record() {
+    [[ -n ${GM_RESULTS:-} ]] || return 0
+    if [[ $2 == ok || $2 == "replay ok" ]]; then
+        echo "ok fuzz:$1" >>"$GM_RESULTS"
+    else
+        echo "FAILED fuzz:$1 $2" >>"$GM_RESULTS"
+    fi
+}
 for t in "${targets[@]}"; do
     work=$dir/fuzz-work/$t
     mkdir -p "$work/corpus" "$work/artifacts"
@@ -94,11 +105,13 @@ for t in "${targets[@]}"; do
             grep -qE "$sanitizer_report" "$work/replay.log"; then
         grep -m1 -E 'ERROR:|runtime error:|fuzz_[a-z]+: |Running: ' "$work/replay.log" | sed 's/^/   /'
         summary+=("$(printf '%-12s %12s %8s  %s' "$t" - - "FAILED replay (log $work/replay.log)")")
+        record "$t" "FAILED replay"
         failed=1
         continue
     fi
     if ((secs == 0)); then
         summary+=("$(printf '%-12s %12s %8s  %s' "$t" - - "replay ok")")
+        record "$t" "replay ok"
         continue
     fi
     log=$work/fuzz.log
@@ -123,6 +136,7 @@ for t in "${targets[@]}"; do
         failed=1
     fi
     summary+=("$(printf '%-12s %12s %8s  %s' "$t" "${execs:-?}" "$cpu" "$result")")
+    record "$t" "$result"
 done
 
 if ((${#summary[@]})); then

@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Print 'N passed, N failed' for one or more meson testlog.json files."""
+"""Print 'N passed, N failed' for meson testlog.json files and result files.
+
+A result file (name ending in .results, written by scripts/fuzz.sh and
+scripts/tsan.sh when GM_RESULTS is set) has one line per check: "ok NAME"
+or "FAILED NAME ...".
+"""
 import json
 import sys
 
@@ -10,6 +15,12 @@ for path in sys.argv[1:]:
             for line in f:
                 line = line.strip()
                 if not line:
+                    continue
+                if path.endswith(".results"):
+                    if line.split()[0] == "ok":
+                        passed += 1
+                    else:
+                        failed += 1
                     continue
                 result = json.loads(line).get("result")
                 if result in ("OK", "EXPECTEDFAIL"):

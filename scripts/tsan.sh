@@ -22,7 +22,9 @@
 # few remaining suppressions, each with its reason (docs/SECURITY.md).
 #
 # Environment: GM_FUZZ_SKIP as for scripts/fuzz.sh (fuzz_vhost inputs named
-# regress-TAG-* are skipped for each listed TAG).
+# regress-TAG-* are skipped for each listed TAG); GM_RESULTS, a file to
+# append one "ok tsan:NAME" or "FAILED tsan:NAME" line per program run
+# (read by scripts/test-summary.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,8 +68,10 @@ run() {
     shift 2
     if timeout "${LIMIT:-600}" "$@" >"$log" 2>&1 && ! grep -q 'WARNING: ThreadSanitizer' "$log"; then
         [[ -n ${QUIET_OK:-} ]] || summary+=("ok      $name")
+        [[ -z ${GM_RESULTS:-} ]] || echo "ok tsan:$name" >>"$GM_RESULTS"
     else
         summary+=("FAILED  $name (log $log)")
+        [[ -z ${GM_RESULTS:-} ]] || echo "FAILED tsan:$name" >>"$GM_RESULTS"
         grep -m1 -A3 'WARNING: ThreadSanitizer' "$log" | sed 's/^/   /'
         failed=1
     fi
