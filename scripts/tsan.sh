@@ -46,10 +46,11 @@ libs=("$dir/src/libguestmem.a" "${urcu[@]}" "${xen[@]}" -lpthread -ldl)
 
 # Not instrumented itself: only its annotations speak to TSan.
 clang "${cflags[@]}" -c tests/tsan/rcu_model.c -o "$out/rcu_model.o" || exit 1
+clang "${cflags[@]}" -c tests/fuzz/fuzz_rcu.c -o "$out/rcu_queue.o" || exit 1
 build() {
     local name=$1
     shift
-    clang -fsanitize=thread "${cflags[@]}" "$@" "$out/rcu_model.o" "${libs[@]}" \
+    clang -fsanitize=thread "${cflags[@]}" "$@" "$out/rcu_model.o" "$out/rcu_queue.o" "${libs[@]}" \
         -o "$out/$name" || exit 1
 }
 build test_stress tests/model/test_stress.c

@@ -21,6 +21,10 @@
  *
  * State: one queue for the process, as liburcu has; no input-dependent
  * state survives an input once gm_system_free() returned.
+ *
+ * scripts/tsan.sh links this file too, with tests/tsan/rcu_model.c, which
+ * defines rcu_after_grace_period() to tell ThreadSanitizer that a grace
+ * period orders every reader before the callbacks that follow it.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -35,6 +39,9 @@ static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
 static struct rcu_head *rcu_first;                 /* queued, oldest first */
 static struct rcu_head **rcu_tail = &rcu_first;
 static uint64_t rcu_queued, rcu_completed;         /* callbacks queued / run, ever */
+
+/* Called on the worker after each grace period, before its callbacks run. */
+void rcu_after_grace_period(void) __attribute__((weak));
 
 /* The list link lives in the head's own wait-free-queue node. */
 static struct rcu_head **next_of(struct rcu_head *head)
@@ -58,6 +65,8 @@ static void *rcu_worker(void *arg)
         rcu_tail = &rcu_first;
         pthread_mutex_unlock(&rcu_lock);
         synchronize_rcu();
+        if (rcu_after_grace_period)
+            rcu_after_grace_period();
         while (batch) {
             struct rcu_head *next = *next_of(batch);
 

@@ -29,7 +29,9 @@
  * re-implemented on a queue and a worker thread of our own (same contract
  * as liburcu's: callbacks run in order on another thread after a grace
  * period; rcu_barrier() waits for every callback queued before it) so that
- * the acquire can be placed after the grace period.
+ * the acquire can be placed after the grace period: that queue is
+ * tests/fuzz/fuzz_rcu.c (also used by the fuzz targets), whose worker calls
+ * rcu_after_grace_period() below.
  *
  * This file is compiled without -fsanitize=thread, so the pointer store
  * below is invisible to TSan (only the annotations speak); it is linked
@@ -46,13 +48,6 @@
 #include <urcu-bp.h>
 
 static char grace;                                 /* sync object of grace periods */
-static pthread_mutex_t rcu_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t rcu_work = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t rcu_done = PTHREAD_COND_INITIALIZER;
-static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
-static struct rcu_head *rcu_first;
-static struct rcu_head **rcu_tail = &rcu_first;
-static uint64_t rcu_queued, rcu_completed;
 static void (*real_read_unlock)(void);
 
 void *rcu_set_pointer_sym(void **p, void *v)
@@ -86,70 +81,9 @@ void urcu_bp_read_unlock(void)
     real_read_unlock();
 }
 
-static struct rcu_head **next_of(struct rcu_head *head)
+/* Hook of tests/fuzz/fuzz_rcu.c's worker, after a real synchronize_rcu(). */
+void rcu_after_grace_period(void);
+void rcu_after_grace_period(void)
 {
-    return (struct rcu_head **)(void *)&head->next.next;
-}
-
-static void *rcu_worker(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&rcu_lock);
-    for (;;) {
-        struct rcu_head *batch;
-        uint64_t upto;
-
-        while (!rcu_first)
-            pthread_cond_wait(&rcu_work, &rcu_lock);
-        batch = rcu_first;
-        upto = rcu_queued;
-        rcu_first = NULL;
-        rcu_tail = &rcu_first;
-        pthread_mutex_unlock(&rcu_lock);
-        synchronize_rcu();
-        __tsan_acquire(&grace);
-        while (batch) {
-            struct rcu_head *next = *next_of(batch);
-
-            batch->func(batch);
-            batch = next;
-        }
-        pthread_mutex_lock(&rcu_lock);
-        rcu_completed = upto;
-        pthread_cond_broadcast(&rcu_done);
-    }
-    return NULL;
-}
-
-static void rcu_start(void)
-{
-    pthread_t t;
-
-    if (pthread_create(&t, NULL, rcu_worker, NULL) != 0)
-        abort();
-    pthread_detach(t);
-}
-
-void urcu_bp_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
-{
-    pthread_once(&rcu_once, rcu_start);
-    head->func = func;
-    *next_of(head) = NULL;
-    pthread_mutex_lock(&rcu_lock);
-    *rcu_tail = head;
-    rcu_tail = next_of(head);
-    rcu_queued++;
-    pthread_cond_signal(&rcu_work);
-    pthread_mutex_unlock(&rcu_lock);
-}
-
-void urcu_bp_barrier(void)
-{
-    uint64_t target;
-
-    pthread_mutex_lock(&rcu_lock);
-    target = rcu_queued;
-    while (rcu_completed < target)
-        pthread_cond_wait(&rcu_done, &rcu_lock);
-    pthread_mutex_unlock(&rcu_lock);
+    __tsan_acquire(&grace);
 }
