@@ -43,6 +43,7 @@
 
 #include <guestmem/guestmem.h>
 
+#include "ldst_helpers.h"
 #include "refmodel.h"
 
 #define NSLOTS 16
@@ -628,64 +629,6 @@ static void check_reg_writes(fz *f)
 
 /* ---- accesses ---------------------------------------------------------- */
 
-static uint64_t compose(const uint8_t *b, unsigned int size, bool be)
-{
-    uint64_t v = 0;
-
-    for (unsigned int i = 0; i < size; i++)
-        v = be ? v << 8 | b[i] : v | (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
-static void decompose(uint8_t *b, uint64_t v, unsigned int size, bool be)
-{
-    for (unsigned int i = 0; i < size; i++)
-        b[i] = (uint8_t)(v >> (be ? 8 * (size - 1 - i) : 8 * i));
-}
-
-static gm_result lib_ld(gm_as *as, uint64_t addr, unsigned int size, bool be, uint64_t *val)
-{
-    gm_attrs at = GM_ATTRS_UNSPECIFIED;
-    uint8_t v8 = 0xcc;
-    uint16_t v16 = 0xcccc;
-    uint32_t v32 = 0xcccccccc;
-    uint64_t v64 = 0xccccccccccccccccull;
-    gm_result r;
-
-    switch (size) {
-    case 1:
-        r = gm_as_ld8(as, addr, at, &v8);
-        *val = v8;
-        return r;
-    case 2:
-        r = be ? gm_as_ld16_be(as, addr, at, &v16) : gm_as_ld16_le(as, addr, at, &v16);
-        *val = v16;
-        return r;
-    case 4:
-        r = be ? gm_as_ld32_be(as, addr, at, &v32) : gm_as_ld32_le(as, addr, at, &v32);
-        *val = v32;
-        return r;
-    default:
-        r = be ? gm_as_ld64_be(as, addr, at, &v64) : gm_as_ld64_le(as, addr, at, &v64);
-        *val = v64;
-        return r;
-    }
-}
-
-static gm_result lib_st(gm_as *as, uint64_t addr, unsigned int size, bool be, uint64_t val)
-{
-    gm_attrs at = GM_ATTRS_UNSPECIFIED;
-
-    switch (size) {
-    case 1: return gm_as_st8(as, addr, at, (uint8_t)val);
-    case 2: return be ? gm_as_st16_be(as, addr, at, (uint16_t)val)
-                      : gm_as_st16_le(as, addr, at, (uint16_t)val);
-    case 4: return be ? gm_as_st32_be(as, addr, at, (uint32_t)val)
-                      : gm_as_st32_le(as, addr, at, (uint32_t)val);
-    default: return be ? gm_as_st64_be(as, addr, at, val) : gm_as_st64_le(as, addr, at, val);
-    }
-}
-
 static gm_attrs attrs_arg(fz *f)
 {
     uint8_t b = get8(f);
@@ -763,7 +706,7 @@ static void op_ldst(fz *f)
             val &= (1ull << (size * 8)) - 1;
         opdesc(f, "st%u%s as%d addr=0x%" PRIx64 " val=0x%" PRIx64, size * 8, be ? "be" : "",
                a, addr, val);
-        r = lib_st(f->as[a], addr, size, be, val);
+        r = lib_st(f->as[a], addr, GM_ATTRS_UNSPECIFIED, size, be, val);
         decompose(exp, val, size, be);
         e = rm_access(f->m, a, addr, exp, size, true, NULL);
         compare_access(f, "gm_as_st", addr, r, e, NULL, NULL, size);
@@ -771,7 +714,7 @@ static void op_ldst(fz *f)
         return;
     }
     opdesc(f, "ld%u%s as%d addr=0x%" PRIx64, size * 8, be ? "be" : "", a, addr);
-    r = lib_ld(f->as[a], addr, size, be, &got);
+    r = lib_ld(f->as[a], addr, GM_ATTRS_UNSPECIFIED, size, be, &got);
     e = rm_access(f->m, a, addr, exp, size, false, NULL);
     want = compose(exp, size, be);
     decompose(lib, got, size, be);

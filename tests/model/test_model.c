@@ -70,6 +70,7 @@
 #include <guestmem/guestmem.h>
 
 #include "check.h"
+#include "ldst_helpers.h"
 #include "refmodel.h"
 
 #define SLOT_SYS 0
@@ -1552,60 +1553,6 @@ static void readback(int a, uint64_t addr, uint64_t len)
     memset(lib, 0xcc, len);
     r = gm_as_read(T.as[a], addr, GM_ATTRS_UNSPECIFIED, lib, len);
     check_read("read-back", a, addr, r, lib, len);
-}
-
-static uint64_t compose(const uint8_t *b, unsigned int size, bool be)
-{
-    uint64_t v = 0;
-
-    for (unsigned int i = 0; i < size; i++)
-        v = be ? v << 8 | b[i] : v | (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
-static void decompose(uint8_t *b, uint64_t v, unsigned int size, bool be)
-{
-    for (unsigned int i = 0; i < size; i++)
-        b[i] = (uint8_t)(v >> (be ? 8 * (size - 1 - i) : 8 * i));
-}
-
-static gm_result lib_ld(gm_as *as, uint64_t addr, gm_attrs at, unsigned int size, bool be,
-                        uint64_t *val)
-{
-    gm_result r;
-    uint8_t v8 = 0xcc;
-    uint16_t v16 = 0xcccc;
-    uint32_t v32 = 0xcccccccc;
-    uint64_t v64 = 0xccccccccccccccccull;
-
-    switch (size) {
-    case 1: r = gm_as_ld8(as, addr, at, &v8); *val = v8; return r;
-    case 2:
-        r = be ? gm_as_ld16_be(as, addr, at, &v16) : gm_as_ld16_le(as, addr, at, &v16);
-        *val = v16;
-        return r;
-    case 4:
-        r = be ? gm_as_ld32_be(as, addr, at, &v32) : gm_as_ld32_le(as, addr, at, &v32);
-        *val = v32;
-        return r;
-    default:
-        r = be ? gm_as_ld64_be(as, addr, at, &v64) : gm_as_ld64_le(as, addr, at, &v64);
-        *val = v64;
-        return r;
-    }
-}
-
-static gm_result lib_st(gm_as *as, uint64_t addr, gm_attrs at, unsigned int size, bool be,
-                        uint64_t val)
-{
-    switch (size) {
-    case 1: return gm_as_st8(as, addr, at, (uint8_t)val);
-    case 2: return be ? gm_as_st16_be(as, addr, at, (uint16_t)val)
-                      : gm_as_st16_le(as, addr, at, (uint16_t)val);
-    case 4: return be ? gm_as_st32_be(as, addr, at, (uint32_t)val)
-                      : gm_as_st32_le(as, addr, at, (uint32_t)val);
-    default: return be ? gm_as_st64_be(as, addr, at, val) : gm_as_st64_le(as, addr, at, val);
-    }
 }
 
 /* ---- accesses ---------------------------------------------------------- */
