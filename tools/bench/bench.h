@@ -92,6 +92,15 @@ static inline uint64_t bench_rng_next(uint64_t *state)
 double bench_fail(const char *what, const char *why);
 
 /**
+ * bench_map_loop() - time @iters gm_as_map() + gm_as_unmap() pairs for
+ * reading, over consecutive @len-byte blocks of the first @span bytes of @as.
+ * @what, @why: the bench_fail() message when a map fails or comes back short
+ * Return: nanoseconds per pair, or NAN.
+ */
+double bench_map_loop(gm_as *as, uint64_t span, uint64_t len, uint64_t iters, const char *what,
+                      const char *why);
+
+/**
  * struct bench_as - a memory system with one address space over a container.
  * @sys: the system
  * @root: the container (the fixture's reference)

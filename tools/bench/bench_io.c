@@ -60,27 +60,9 @@ static int io_setup(struct io_ctx *c, uint64_t len, uint64_t iters)
 static double bounce_sample(void *opaque)
 {
     struct io_ctx *c = opaque;
-    uint64_t nr_blocks = IO_REGION_SIZE / c->len;
-    uint64_t short_maps = 0;
 
-    uint64_t t0 = bench_now_ns();
-    for (uint64_t i = 0; i < c->iters; i++) {
-        uint64_t len = c->len;
-        void *p = gm_as_map(c->b.as, (i % nr_blocks) * c->len, &len, false,
-                            GM_ATTRS_UNSPECIFIED);
-
-        if (!p || len != c->len) {
-            short_maps++;
-        }
-        if (p) {
-            gm_as_unmap(c->b.as, p, len, false, 0);
-        }
-    }
-    uint64_t t1 = bench_now_ns();
-    if (short_maps) {
-        return bench_fail("bounce", "gm_as_map() of I/O failed or came back short");
-    }
-    return (double)(t1 - t0) / (double)c->iters;
+    return bench_map_loop(c->b.as, IO_REGION_SIZE, c->len, c->iters, "bounce",
+                          "gm_as_map() of I/O failed or came back short");
 }
 
 static double mmio_sample(void *opaque)

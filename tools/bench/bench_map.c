@@ -24,27 +24,9 @@ struct map_ctx {
 static double map_sample(void *opaque)
 {
     struct map_ctx *c = opaque;
-    uint64_t nr_blocks = MAP_REGION_SIZE / c->len;
-    uint64_t short_maps = 0;
 
-    uint64_t t0 = bench_now_ns();
-    for (uint64_t i = 0; i < c->iters; i++) {
-        uint64_t len = c->len;
-        void *p = gm_as_map(c->b.as, (i % nr_blocks) * c->len, &len, false,
-                            GM_ATTRS_UNSPECIFIED);
-
-        if (!p || len != c->len) {
-            short_maps++;
-        }
-        if (p) {
-            gm_as_unmap(c->b.as, p, len, false, 0);
-        }
-    }
-    uint64_t t1 = bench_now_ns();
-    if (short_maps) {
-        return bench_fail("map", "gm_as_map() of RAM failed or came back short");
-    }
-    return (double)(t1 - t0) / (double)c->iters;
+    return bench_map_loop(c->b.as, MAP_REGION_SIZE, c->len, c->iters, "map",
+                          "gm_as_map() of RAM failed or came back short");
 }
 
 double bench_map_unmap_ram_ns(const struct bench_cfg *cfg, uint64_t len)

@@ -155,3 +155,28 @@ int bench_as_add_ram_array(struct bench_as *b, uint64_t n, uint64_t page, gm_reg
     gm_region_unref(ram);
     return ret;
 }
+
+double bench_map_loop(gm_as *as, uint64_t span, uint64_t len, uint64_t iters, const char *what,
+                      const char *why)
+{
+    uint64_t nr_blocks = span / len;
+    uint64_t short_maps = 0;
+    uint64_t t0 = bench_now_ns();
+
+    for (uint64_t i = 0; i < iters; i++) {
+        uint64_t got = len;
+        void *p = gm_as_map(as, (i % nr_blocks) * len, &got, false, GM_ATTRS_UNSPECIFIED);
+
+        if (!p || got != len) {
+            short_maps++;
+        }
+        if (p) {
+            gm_as_unmap(as, p, got, false, 0);
+        }
+    }
+    uint64_t t1 = bench_now_ns();
+    if (short_maps) {
+        return bench_fail(what, why);
+    }
+    return (double)(t1 - t0) / (double)iters;
+}
