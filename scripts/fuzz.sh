@@ -6,6 +6,7 @@
 #   SECONDS_PER_TARGET  fuzzing time of each target (default 60; 0 only
 #                       replays the committed corpora)
 #   TARGET              fuzz_mtree fuzz_model fuzz_virtq fuzz_vhost fuzz_gnttab
+#                       fuzz_blk
 #                       (default: all of them, one after the other)
 #
 # Steps: configure build-fuzz/ (clang, ASan+UBSan, coverage-instrumented
@@ -35,7 +36,7 @@ cd "$(dirname "$0")/.."
 
 secs=${1:-60}
 shift || true
-all=(fuzz_mtree fuzz_model fuzz_virtq fuzz_vhost fuzz_gnttab)
+all=(fuzz_mtree fuzz_model fuzz_virtq fuzz_vhost fuzz_gnttab fuzz_blk)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 if ! [[ $secs =~ ^[0-9]+$ ]]; then
@@ -61,7 +62,7 @@ sanitizer_report='ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSaniti
 
 max_len() {
     case $1 in
-    fuzz_mtree|fuzz_virtq) echo 16384 ;;
+    fuzz_mtree|fuzz_virtq|fuzz_blk) echo 16384 ;;
     fuzz_vhost) echo 8192 ;;
     fuzz_gnttab) echo 2048 ;;
     *) echo 4096 ;;

@@ -48,5 +48,14 @@ uint64_t blk_device_features(const blk_device *b);
 int blk_device_get_config(void *opaque, uint8_t *config, uint32_t offset, uint32_t len);
 /* Process every available request of @q (the queue thread's handler). */
 void blk_device_handle(void *opaque, gm_vhost_queue *q);
+/*
+ * Run one popped request of @vq against @b->disk and write its status byte
+ * (the last byte of the writable buffers). Every field is the guest's: a
+ * malformed request gets VIRTIO_BLK_S_IOERR (UNSUPP for unknown types),
+ * never a crash. Counts the request (and the error) in @b.
+ * Return: the used length to push (data written + status), 0 when not even
+ * the status byte could be written.
+ */
+uint32_t blk_request_process(blk_device *b, gm_virtq *vq, gm_virtq_elem *elem);
 
 #endif

@@ -36,7 +36,6 @@ typedef struct blk_discard_seg {
 
 typedef struct blk_req {
     blk_device *b;
-    gm_vhost_queue *q;
     gm_virtq *vq;
     gm_virtq_elem *elem;
     gm_virtq_iov *v;
@@ -182,31 +181,15 @@ static uint8_t run_request(blk_req *r, uint32_t *written)
     return status;
 }
 
-static void complete(blk_req *r, uint8_t status, uint32_t written)
+uint32_t blk_request_process(blk_device *b, gm_virtq *vq, gm_virtq_elem *elem)
 {
-    int64_t put = gm_virtq_elem_write(r->vq, r->elem, r->elem->in_len - 1, &status, 1);
+    blk_req r = { .b = b, .vq = vq, .elem = elem };
+    uint32_t written = 0;
+    uint8_t status = run_request(&r, &written);
+    int64_t put = elem->in_len ? gm_virtq_elem_write(vq, elem, elem->in_len - 1, &status, 1) : 0;
 
+    __atomic_add_fetch(&b->requests, 1, __ATOMIC_RELAXED);
     if (status != VIRTIO_BLK_S_OK)
-        __atomic_add_fetch(&r->b->errors, 1, __ATOMIC_RELAXED);
-    gm_vhost_queue_push(r->q, r->elem, put == 1 ? written + 1 : 0);
-}
-
-void blk_device_handle(void *opaque, gm_vhost_queue *q)
-{
-    gm_virtq_seg segs[BLK_MAX_SEGS];
-    gm_virtq_elem elem = { .seg = segs, .seg_max = BLK_MAX_SEGS };
-    blk_req r = { .b = opaque, .q = q, .vq = gm_vhost_queue_virtq(q), .elem = &elem };
-    int ret;
-
-    do {
-        while ((ret = gm_vhost_queue_pop(q, &elem)) == 1) {
-            uint32_t written = 0;
-            uint8_t status = run_request(&r, &written);
-
-            __atomic_add_fetch(&r.b->requests, 1, __ATOMIC_RELAXED);
-            complete(&r, status, written);
-        }
-        gm_vhost_queue_notify(q);
-        /* With event index, re-check after publishing avail_event. */
-    } while (ret == 0 && gm_virtq_enable_notification(r.vq) > 0);
+        __atomic_add_fetch(&b->errors, 1, __ATOMIC_RELAXED);
+    return put == 1 ? written + 1 : 0;
 }

@@ -547,7 +547,77 @@ def gnttab_seeds():
     return s
 
 
+# ---- fuzz_blk: virtio-blk requests on a queue over 64 KiB of RAM ------------
+
+BLK_T_IN, BLK_T_OUT, BLK_T_FLUSH, BLK_T_GET_ID, BLK_T_DISCARD, BLK_T_WZ = 0, 1, 4, 8, 11, 13
+
+
+def blk_input(requests, size_log2=3, features=0, readonly=False, indirect_first=False):
+    """requests: list of (header bytes, data bytes or None, writable data length, extra out)."""
+    image = bytearray(0x8000)
+    heads, idx, buf = [], 0, 0x1000
+    for hdr, data, in_len, extra in requests:
+        head = idx
+        descs = []
+        image[buf:buf + len(hdr)] = hdr
+        descs.append((buf, len(hdr), F_NEXT))
+        buf += 0x100
+        for blob in [b for b in (data, extra) if b]:
+            image[buf:buf + len(blob)] = blob
+            descs.append((buf, len(blob), F_NEXT))
+            buf += (len(blob) + 0xff) & ~0xff
+        if in_len:
+            descs.append((buf, in_len, F_NEXT | F_WRITE))
+            buf += (in_len + 0xff) & ~0xff
+        descs.append((buf, 1, F_WRITE))           # status
+        buf += 0x10
+        if indirect_first and not heads:
+            table = buf
+            for i, (a, n, f) in enumerate(descs):
+                image[table + 16 * i:table + 16 * i + 16] = desc(a, n, f & ~F_NEXT | (F_NEXT if i + 1 < len(descs) else 0), i + 1)
+            buf += 16 * len(descs)
+            image[VQ_DESC + 16 * idx:VQ_DESC + 16 * idx + 16] = desc(table, 16 * len(descs), F_INDIRECT)
+            idx += 1
+        else:
+            for i, (a, n, f) in enumerate(descs):
+                last = i + 1 == len(descs)
+                image[VQ_DESC + 16 * idx:VQ_DESC + 16 * idx + 16] = desc(a, n, f & ~F_NEXT if last else f, idx + 1)
+                idx += 1
+        heads.append(head)
+    image[VQ_AVAIL:VQ_AVAIL + 4] = u16(0) + u16(len(heads))
+    for i, h in enumerate(heads):
+        image[VQ_AVAIL + 4 + 2 * i:VQ_AVAIL + 6 + 2 * i] = u16(h)
+    hdr = bytes([size_log2, features]) + u16(VQ_DESC) + u16(VQ_AVAIL) + u16(VQ_USED)
+    hdr += bytes([1 if readonly else 0]) + u16(0)
+    return hdr + bytes(image).rstrip(b'\0')
+
+
+def blk_hdr(t, sector=0):
+    return u32(t) + u32(0) + u64(sector)
+
+
+def blk_seeds():
+    data = bytes((i * 13 + 5) & 0xff for i in range(1024))
+    seg = lambda sector, n, flags=0: u64(sector) + u32(n) + u32(flags)
+    s = {}
+    s['write-read'] = blk_input([(blk_hdr(BLK_T_OUT, 3), data, 0, None),
+                                 (blk_hdr(BLK_T_IN, 3), None, 1024, None)])
+    s['read-end-of-disk'] = blk_input([(blk_hdr(BLK_T_IN, 127), None, 1024, None)])
+    s['flush-getid'] = blk_input([(blk_hdr(BLK_T_FLUSH), None, 0, None),
+                                  (blk_hdr(BLK_T_GET_ID), None, 20, None)])
+    s['discard-zeroes'] = blk_input([(blk_hdr(BLK_T_DISCARD), None, 0, seg(4, 8)),
+                                     (blk_hdr(BLK_T_WZ), None, 0, seg(16, 4, 1))], features=1)
+    s['readonly-write'] = blk_input([(blk_hdr(BLK_T_OUT, 0), data[:512], 0, None)], readonly=True)
+    s['indirect'] = blk_input([(blk_hdr(BLK_T_OUT, 9), data[:512], 0, None),
+                               (blk_hdr(BLK_T_IN, 9), None, 512, None)], features=3,
+                              indirect_first=True)
+    s['unknown-type'] = blk_input([(blk_hdr(99), None, 16, None)])
+    s['short-header'] = blk_input([(blk_hdr(BLK_T_IN)[:8], None, 512, None)])
+    return s
+
+
 TARGETS = {
+    'fuzz_blk': blk_seeds,
     'fuzz_mtree': mtree_seeds,
     'fuzz_model': model_seeds,
     'fuzz_virtq': virtq_seeds,
