@@ -51,6 +51,14 @@ extern "C" {
 #define GM_VIRTIO_F_EVENT_IDX (1ull << 29)
 /** GM_VIRTIO_F_VERSION_1 - VIRTIO_F_VERSION_1 (bit 32): little-endian rings. */
 #define GM_VIRTIO_F_VERSION_1 (1ull << 32)
+/**
+ * GM_VIRTIO_F_RING_PACKED - VIRTIO_F_RING_PACKED (bit 34): the packed layout.
+ * gm_virtq_config's @desc_addr is then the descriptor ring (16 bytes per
+ * entry, 16-aligned), @avail_addr the driver event suppression area and
+ * @used_addr the device's (4 bytes each, 4-aligned); any size from 1 to
+ * GM_VIRTQ_MAX_SIZE. Element heads are buffer ids.
+ */
+#define GM_VIRTIO_F_RING_PACKED (1ull << 34)
 
 /** GM_VIRTQ_MAX_SIZE - largest queue size (virtio 1.x). */
 #define GM_VIRTQ_MAX_SIZE 32768u
@@ -179,7 +187,7 @@ GM_EXPORT unsigned int gm_virtq_size(const gm_virtq *vq);
 /**
  * gm_virtq_get_last_avail_idx() - next available-ring index to pop.
  * @vq: the queue
- * Return: the index (vhost-user GET_VRING_BASE).
+ * Return: the index (packed: position | wrap counter << 15).
  */
 GM_EXPORT uint16_t gm_virtq_get_last_avail_idx(const gm_virtq *vq);
 
@@ -195,9 +203,30 @@ GM_EXPORT uint16_t gm_virtq_get_last_avail_idx(const gm_virtq *vq);
 GM_EXPORT void gm_virtq_set_last_avail_idx(gm_virtq *vq, uint16_t idx);
 
 /**
+ * gm_virtq_get_base() - the queue position in vhost-user's encoding.
+ * @vq: the queue
+ * Return: split: last_avail_idx. Packed: bits 0-14 the next available
+ * position, bit 15 its wrap counter, bits 16-30 and 31 the same for the
+ * used position (what QEMU's GET_VRING_BASE expects).
+ */
+GM_EXPORT uint32_t gm_virtq_get_base(const gm_virtq *vq);
+
+/**
+ * gm_virtq_set_base() - resume at a saved position (vhost-user SET_VRING_BASE).
+ * @vq: the queue
+ * @base: split: the low 16 bits are last_avail_idx. Packed: bits 0-14 the
+ *        position (out of range: 0), bit 15 the wrap counter; the used
+ *        position follows (nothing is in flight after a restart).
+ * As gm_virtq_set_last_avail_idx() otherwise.
+ * Context: the queue's thread.
+ */
+GM_EXPORT void gm_virtq_set_base(gm_virtq *vq, uint32_t base);
+
+/**
  * gm_virtq_get_used_idx() - the device's used index (next used slot).
  * @vq: the queue
- * Return: the index; last_avail_idx minus it is the number in flight.
+ * Return: the index; last_avail_idx minus it is the number in flight
+ * (packed: position | wrap counter << 15).
  */
 GM_EXPORT uint16_t gm_virtq_get_used_idx(const gm_virtq *vq);
 

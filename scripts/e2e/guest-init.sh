@@ -7,6 +7,7 @@
 #   E2E-BOOTED uptime=S          user space is up
 #   E2E-DISK dev=/dev/vda bytes=N
 #   E2E-IOMMU iommus=... group=... type=...
+#   E2E-VIRTIO packed=0|1        the ring layout the driver negotiated
 #   E2E-WORKLOAD-START uptime=S
 #   ...                          whatever the workload prints; run-guest.sh
 #                                also reads E2E-IO-START and E2E-IO-END (its
@@ -59,6 +60,9 @@ for f in /sys/class/iommu/*; do
     [ -e "$f" ] && iommus="$iommus${iommus:+,}${f##*/}"
 done
 echo "E2E-IOMMU iommus=${iommus:-none} group=$group type=$type"
+# Negotiated features: one character per bit; VIRTIO_F_RING_PACKED is bit 34.
+features=$(cat "/sys/block/${disk#/dev/}/device/features" 2>/dev/null)
+echo "E2E-VIRTIO packed=$(echo "$features" | cut -c35)"
 
 export E2E_RESULT_FILE=/tmp/e2e-result
 : >"$E2E_RESULT_FILE"

@@ -10,6 +10,8 @@
 #   --queues N               virtqueues of the device and of the backend; the
 #                            guest gets N vCPUs so that every queue is used
 #                            (default 1)
+#   --packed                 the device offers packed virtqueues (packed=on) and
+#                            the guest must use them (default: split)
 #   --workload FILE          guest workload (default tests/e2e/workload-verify.sh)
 #   --image FILE             disk image; created as 64 MiB sparse if missing
 #                            (default: a fresh one in the work directory)
@@ -45,6 +47,7 @@ cd "$(dirname "$0")/../.."
 backend=${BACKEND:-qsd}
 iommu=off
 queues=1
+packed=
 workload=tests/e2e/workload-verify.sh
 image=
 seed=$((RANDOM * 32768 + RANDOM))
@@ -67,6 +70,7 @@ while (($#)); do
     --iommu) iommu=$2; shift ;;
     --queues) queues=$2; shift ;;
     --workload) workload=$2; shift ;;
+    --packed) packed=1 ;;
     --image) image=$2; shift ;;
     --seed) seed=$2; shift ;;
     --chunks) chunks=$2; shift ;;
@@ -182,6 +186,7 @@ start_backend || exit 1
 machine=q35
 append="console=ttyS0 quiet panic=-1 e2e.seed=$seed e2e.chunks=$chunks"
 dev=vhost-user-blk-pci,chardev=c0,num-queues=$queues
+[[ -z $packed ]] || dev+=,packed=on
 chardev=socket,id=c0,path=$sock
 [[ -z $kill_at ]] || chardev+=,reconnect=1
 iommu_args=()
@@ -390,6 +395,11 @@ if [[ -n $iommu_line ]]; then
     [[ " $iommu_line " == *" $want "* ]] ||
         reasons+=("guest IOMMU setup is '$iommu_line', expected $want")
 fi
+# The ring layout the guest negotiated must be the one asked for.
+virtio_line=$(grep -a 'E2E-VIRTIO' "$console" | tail -n1 | tr -d '\r' || true)
+if [[ -n $virtio_line && $virtio_line != *"packed=${packed:-0}"* ]]; then
+    reasons+=("guest ring layout: '${virtio_line#*E2E-VIRTIO }', expected packed=${packed:-0}")
+fi
 # Workloads that report the request queues they saw (workload-verify.sh does)
 # must have used every queue asked for.
 if [[ $result_line =~ hwqueues=([0-9]+) ]] && ((BASH_REMATCH[1] != queues)); then
@@ -438,6 +448,7 @@ summary() {
     grep -aE 'stats:|resubmit|warning|error|killed' "$work/backend.log" | head -n 20 |
         sed -e 's/^guestmem-vhost-blk: //' -e 's/^run-guest: //' -e 's/^/e2e: backend: /' || true
     [[ -z $iommu_line ]] || echo "e2e: guest iommu: $iommu_line"
+    [[ -z $virtio_line ]] || echo "e2e: guest virtio: ${virtio_line#*E2E-VIRTIO }"
     grep -a 'E2E-INFO' "$console" | tr -d '\r' | sed 's/^.*E2E-INFO /e2e: guest: /' || true
     echo "e2e: guest result: ${result_line:-none}"
     echo "e2e: host check: ${verify_line#verify-image: }"

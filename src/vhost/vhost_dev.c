@@ -26,7 +26,8 @@
 
 #define RING_FEATURES                                                                       \
     ((1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |            \
-     (1ull << VIRTIO_F_VERSION_1) | (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL))
+     (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_RING_PACKED) |                       \
+     (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL))
 
 typedef struct vu_reply {
     vu_payload payload;
@@ -231,7 +232,9 @@ static int h_set_vring_num(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
     uint32_t num = m->payload.state.num;
 
     (void)r;
-    if (!q || q->running || !num || num > GM_VIRTQ_MAX_SIZE || (num & (num - 1)))
+    /* Packed rings may have any size, split rings a power of two. */
+    if (!q || q->running || !num || num > GM_VIRTQ_MAX_SIZE ||
+        (!vu_has_feature(dev, VIRTIO_F_RING_PACKED) && (num & (num - 1))))
         return -EINVAL;
     q->num = num;
     return 0;
@@ -257,9 +260,12 @@ static int h_set_vring_base(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
     gm_vhost_queue *q = queue_of(dev, m->payload.state.index);
 
     (void)r;
-    if (!q || q->running || m->payload.state.num > 0xffff)
+    /* Split: a 16-bit index. Packed: QEMU's position | wrap << 15, and the
+     * used position likewise in the upper half (gm_virtq_set_base()). */
+    if (!q || q->running ||
+        (!vu_has_feature(dev, VIRTIO_F_RING_PACKED) && m->payload.state.num > 0xffff))
         return -EINVAL;
-    q->base = (uint16_t)m->payload.state.num;
+    q->base = m->payload.state.num;
     return 0;
 }
 

@@ -162,7 +162,9 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
     unsigned int inuse;
 
     q->inflight = NULL;
-    if (!dev->inflight || q->idx >= dev->inflight_num_queues ||
+    /* The area holds split-ring state only: packed queues are not tracked. */
+    if (!dev->inflight || vu_has_feature(dev, VIRTIO_F_RING_PACKED) ||
+        q->idx >= dev->inflight_num_queues ||
         dev->inflight_queue_size != q->num)
         return 0;
     iq = (vu_inflight_queue *)(dev->inflight + q->idx * queue_region_size(q->num));

@@ -45,7 +45,7 @@ struct gm_vhost_queue {
     /* Configuration: message thread, while stopped. */
     uint32_t num;
     vu_vring_addr addr;
-    uint16_t base;
+    uint32_t base;                /* gm_virtq_get_base() encoding */
     int kick_fd;
     int err_fd;
 

@@ -101,7 +101,7 @@ static int create_virtq(gm_vhost_queue *q)
     if (err)
         return err;
     gm_virtq_set_log(q->vq, virtq_log_to_system, q);
-    gm_virtq_set_last_avail_idx(q->vq, q->base);
+    gm_virtq_set_base(q->vq, q->base);
     return 0;
 }
 
@@ -192,7 +192,7 @@ void vu_queue_stop(gm_vhost_queue *q)
     vu_iotlb_stop_end(&q->dev->iotlb);
     q->running = false;
     if (q->vq)
-        q->base = gm_virtq_get_last_avail_idx(q->vq);
+        q->base = gm_virtq_get_base(q->vq);
     gm_virtq_free(q->vq);
     q->vq = NULL;
 }

@@ -39,13 +39,25 @@ static uint64_t desc_bytes(unsigned int size)
     return (uint64_t)VIRTQ_DESC_SIZE * size;
 }
 
+/* Packed queues: the driver and device areas are 4-byte event structures. */
+#define PACKED_EVENT_BYTES 4u
+
+static bool is_packed(const gm_virtq_config *cfg)
+{
+    return cfg->features & GM_VIRTIO_F_RING_PACKED;
+}
+
 static uint64_t avail_bytes(const gm_virtq_config *cfg)
 {
+    if (is_packed(cfg))
+        return PACKED_EVENT_BYTES;
     return VIRTQ_AVAIL_OFF_RING + 2ull * cfg->size + ring_event_bytes(cfg);
 }
 
 static uint64_t used_bytes(const gm_virtq_config *cfg)
 {
+    if (is_packed(cfg))
+        return PACKED_EVENT_BYTES;
     return VIRTQ_USED_OFF_RING + (uint64_t)VIRTQ_USED_ELEM_SIZE * cfg->size +
            ring_event_bytes(cfg);
 }
@@ -60,10 +72,11 @@ static bool config_ok(const gm_virtq_config *cfg)
 {
     unsigned int n = cfg->size;
 
-    if (!n || n > GM_VIRTQ_MAX_SIZE || (n & (n - 1)))
+    /* Packed rings may have any size; split rings a power of two. */
+    if (!n || n > GM_VIRTQ_MAX_SIZE || (!is_packed(cfg) && (n & (n - 1))))
         return false;
     return ring_range_ok(cfg->desc_addr, desc_bytes(n), 16) &&
-           ring_range_ok(cfg->avail_addr, avail_bytes(cfg), 2) &&
+           ring_range_ok(cfg->avail_addr, avail_bytes(cfg), is_packed(cfg) ? 4 : 2) &&
            ring_range_ok(cfg->used_addr, used_bytes(cfg), 4);
 }
 
@@ -72,7 +85,8 @@ int gm_virtq_refresh(gm_virtq *vq)
     gm_virtq_config cfg = { .size = vq->size, .features = vq->features };
     int failed = 0;
 
-    failed += virtq_area_init(&vq->desc, vq->as, vq->desc_addr, desc_bytes(vq->size), false) < 0;
+    failed += virtq_area_init(&vq->desc, vq->as, vq->desc_addr, desc_bytes(vq->size),
+                              vq->packed) < 0;
     failed += virtq_area_init(&vq->avail, vq->as, vq->avail_addr, avail_bytes(&cfg), false) < 0;
     failed += virtq_area_init(&vq->used, vq->as, vq->used_addr, used_bytes(&cfg), true) < 0;
     return failed ? -EFAULT : 0;
@@ -105,8 +119,9 @@ int gm_virtq_new(gm_as *as, const gm_virtq_config *cfg, gm_virtq **pvq)
     vq->desc_addr = cfg->desc_addr;
     vq->avail_addr = cfg->avail_addr;
     vq->used_addr = cfg->used_addr;
+    vq->packed = is_packed(cfg);
     gm_virtq_refresh(vq);
-    ret = virtq_load_used(vq);
+    ret = vq->packed ? virtq_packed_init(vq) : virtq_load_used(vq);
     if (ret) {
         gm_virtq_free(vq);
         return ret;
@@ -122,6 +137,7 @@ void gm_virtq_free(gm_virtq *vq)
     virtq_area_destroy(&vq->desc);
     virtq_area_destroy(&vq->avail);
     virtq_area_destroy(&vq->used);
+    free(vq->id_descs);
     free(vq);
 }
 
@@ -138,11 +154,30 @@ unsigned int gm_virtq_size(const gm_virtq *vq)
 
 uint16_t gm_virtq_get_last_avail_idx(const gm_virtq *vq)
 {
+    if (vq->packed)
+        return (uint16_t)virtq_packed_get_base(vq);
     return vq->last_avail_idx;
+}
+
+uint32_t gm_virtq_get_base(const gm_virtq *vq)
+{
+    return vq->packed ? virtq_packed_get_base(vq) : vq->last_avail_idx;
+}
+
+void gm_virtq_set_base(gm_virtq *vq, uint32_t base)
+{
+    if (vq->packed)
+        virtq_packed_set_base(vq, base);
+    else
+        gm_virtq_set_last_avail_idx(vq, (uint16_t)base);
 }
 
 void gm_virtq_set_last_avail_idx(gm_virtq *vq, uint16_t idx)
 {
+    if (vq->packed) {
+        virtq_packed_set_base(vq, idx);
+        return;
+    }
     vq->last_avail_idx = idx;
     vq->shadow_avail_idx = idx;
     vq->signalled_used_valid = false;
@@ -150,6 +185,8 @@ void gm_virtq_set_last_avail_idx(gm_virtq *vq, uint16_t idx)
 
 uint16_t gm_virtq_get_used_idx(const gm_virtq *vq)
 {
+    if (vq->packed)
+        return (uint16_t)(virtq_packed_get_base(vq) >> 16);
     return vq->used_idx;
 }
 
@@ -189,6 +226,8 @@ int gm_virtq_has_work(gm_virtq *vq)
 
     if (vq->error)
         return -EIO;
+    if (vq->packed)
+        return virtq_packed_has_work(vq);
     if (vq->shadow_avail_idx != vq->last_avail_idx)
         return 1;
     n = virtq_fetch_avail_idx(vq);
@@ -216,6 +255,8 @@ int gm_virtq_pop(gm_virtq *vq, gm_virtq_elem *elem)
         return -EIO;
     if (!elem || !elem->seg || !elem->seg_max)
         return -EINVAL;
+    if (vq->packed)
+        return virtq_packed_pop(vq, elem);
     ret = gm_virtq_has_work(vq);
     if (ret <= 0)
         return ret;
@@ -248,6 +289,8 @@ int gm_virtq_push(gm_virtq *vq, uint16_t head, uint32_t len)
 
     if (vq->error)
         return -EIO;
+    if (vq->packed)
+        return virtq_packed_push(vq, head, len);
     if (head >= vq->size || vq->used_idx == vq->last_avail_idx)
         return -EINVAL;
     ret = virtq_write_used_elem(vq, head, len);

@@ -32,18 +32,6 @@
 
 #include "virtio/virtq_int.h"
 
-typedef struct virtq_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-} virtq_desc;
-
-typedef struct chain_walk {
-    gm_virtq *vq;
-    gm_virtq_elem *elem;
-    uint64_t total;
-} chain_walk;
 
 /* Read descriptor @i of @table into @d (one 16-byte read, then decode). */
 static gm_result desc_read(virtq_area *table, uint32_t i, virtq_desc *d)
@@ -65,26 +53,36 @@ static gm_result desc_read(virtq_area *table, uint32_t i, virtq_desc *d)
     return r;
 }
 
-static int chain_fail(chain_walk *w, int err, const char *what)
+int virtq_chain_fail(chain_walk *w, int err, const char *what)
 {
     return virtq_break(w->vq, err, "chain at head %u: %s", w->elem->head, what);
 }
 
+void virtq_chain_begin(chain_walk *w, gm_virtq *vq, gm_virtq_elem *elem, uint16_t head)
+{
+    *w = (chain_walk){ .vq = vq, .elem = elem, .total = 0 };
+    elem->head = head;
+    elem->out_num = 0;
+    elem->in_num = 0;
+    elem->out_len = 0;
+    elem->in_len = 0;
+}
+
 /* Append one buffer to the element, after validating it. */
-static int chain_add(chain_walk *w, const virtq_desc *d)
+int virtq_chain_add(chain_walk *w, const virtq_desc *d)
 {
     gm_virtq_elem *elem = w->elem;
     bool is_write = d->flags & VIRTQ_DESC_F_WRITE;
     gm_virtq_seg *seg;
 
     if (d->len && d->addr > UINT64_MAX - (d->len - 1))
-        return chain_fail(w, -EOVERFLOW, "buffer wraps 2^64");
+        return virtq_chain_fail(w, -EOVERFLOW, "buffer wraps 2^64");
     if (!is_write && elem->in_num)
-        return chain_fail(w, -EINVAL, "readable descriptor after a writable one");
+        return virtq_chain_fail(w, -EINVAL, "readable descriptor after a writable one");
     if (elem->out_num + elem->in_num >= elem->seg_max)
-        return chain_fail(w, -ENOBUFS, "more buffers than the element holds");
+        return virtq_chain_fail(w, -ENOBUFS, "more buffers than the element holds");
     if (d->len > w->vq->max_chain_bytes - w->total)
-        return chain_fail(w, -EOVERFLOW, "total length above the chain limit");
+        return virtq_chain_fail(w, -EOVERFLOW, "total length above the chain limit");
     w->total += d->len;
     seg = &elem->seg[elem->out_num + elem->in_num];
     seg->addr = d->addr;
@@ -102,21 +100,28 @@ static int chain_add(chain_walk *w, const virtq_desc *d)
 static int chain_walk_table(chain_walk *w, virtq_area *table, uint32_t n, uint16_t first,
                             bool indirect);
 
+int virtq_chain_indirect_ok(chain_walk *w, const virtq_desc *d)
+{
+    if (!virtq_has(w->vq, GM_VIRTIO_F_INDIRECT_DESC))
+        return virtq_chain_fail(w, -EINVAL, "INDIRECT without VIRTIO_F_INDIRECT_DESC");
+    if (d->flags & VIRTQ_DESC_F_NEXT)
+        return virtq_chain_fail(w, -EINVAL, "INDIRECT together with NEXT");
+    if (!d->len || d->len % VIRTQ_DESC_SIZE ||
+        d->len / VIRTQ_DESC_SIZE > GM_VIRTQ_MAX_INDIRECT)
+        return virtq_chain_fail(w, -EINVAL, "indirect table length not 1..32768 descriptors");
+    if (d->addr > UINT64_MAX - (d->len - 1))
+        return virtq_chain_fail(w, -EOVERFLOW, "indirect table wraps 2^64");
+    return 0;
+}
+
 /* Check an INDIRECT descriptor and walk the table it points to. */
 static int chain_indirect(chain_walk *w, const virtq_desc *d)
 {
     virtq_area table = { .cache = GM_CACHE_INIT };
-    int ret;
+    int ret = virtq_chain_indirect_ok(w, d);
 
-    if (!virtq_has(w->vq, GM_VIRTIO_F_INDIRECT_DESC))
-        return chain_fail(w, -EINVAL, "INDIRECT without VIRTIO_F_INDIRECT_DESC");
-    if (d->flags & VIRTQ_DESC_F_NEXT)
-        return chain_fail(w, -EINVAL, "INDIRECT together with NEXT");
-    if (!d->len || d->len % VIRTQ_DESC_SIZE ||
-        d->len / VIRTQ_DESC_SIZE > GM_VIRTQ_MAX_INDIRECT)
-        return chain_fail(w, -EINVAL, "indirect table length not 1..32768 descriptors");
-    if (d->addr > UINT64_MAX - (d->len - 1))
-        return chain_fail(w, -EOVERFLOW, "indirect table wraps 2^64");
+    if (ret)
+        return ret;
     /* A failed cache leaves the area uncached: reads then report the fault. */
     virtq_area_init(&table, w->vq->as, d->addr, d->len, false);
     ret = chain_walk_table(w, &table, d->len / VIRTQ_DESC_SIZE, 0, true);
@@ -137,34 +142,30 @@ static int chain_walk_table(chain_walk *w, virtq_area *table, uint32_t n, uint16
 
     for (uint32_t count = 0;; count++) {
         if (count == n)
-            return chain_fail(w, -ELOOP, indirect ? "indirect chain loops"
+            return virtq_chain_fail(w, -ELOOP, indirect ? "indirect chain loops"
                                                   : "chain longer than the queue");
         if (desc_read(table, i, &d) != GM_OK)
-            return chain_fail(w, -EFAULT, indirect ? "indirect descriptor unreadable"
+            return virtq_chain_fail(w, -EFAULT, indirect ? "indirect descriptor unreadable"
                                                    : "descriptor unreadable");
         if ((d.flags & VIRTQ_DESC_F_INDIRECT) && indirect)
-            return chain_fail(w, -EINVAL, "INDIRECT inside an indirect table");
+            return virtq_chain_fail(w, -EINVAL, "INDIRECT inside an indirect table");
         if (d.flags & VIRTQ_DESC_F_INDIRECT)
             return chain_indirect(w, &d);
-        ret = chain_add(w, &d);
+        ret = virtq_chain_add(w, &d);
         if (ret)
             return ret;
         if (!(d.flags & VIRTQ_DESC_F_NEXT))
             return 0;
         if (d.next >= n)
-            return chain_fail(w, -EINVAL, "next index beyond the table");
+            return virtq_chain_fail(w, -EINVAL, "next index beyond the table");
         i = d.next;
     }
 }
 
 int virtq_chain_read(gm_virtq *vq, uint16_t head, gm_virtq_elem *elem)
 {
-    chain_walk w = { .vq = vq, .elem = elem, .total = 0 };
+    chain_walk w;
 
-    elem->head = head;
-    elem->out_num = 0;
-    elem->in_num = 0;
-    elem->out_len = 0;
-    elem->in_len = 0;
+    virtq_chain_begin(&w, vq, elem, head);
     return chain_walk_table(&w, &vq->desc, vq->size, head, false);
 }

@@ -47,6 +47,9 @@
  * @signalled_used: @used_idx at the previous should_notify (event index)
  * @signalled_used_valid: @signalled_used may be compared against
  * @used_flags: what we last wrote to used->flags
+ * With GM_VIRTIO_F_RING_PACKED, @desc is the descriptor ring, @avail the
+ * driver event suppression area and @used the device's; @last_avail_idx
+ * and @used_idx are ring positions below @size with their wrap counters.
  * @error: negative errno that broke the queue, or 0
  * @log_fn, @log_opaque: the log hook (NULL: stderr)
  * @log_window_ns, @log_in_window, @log_suppressed: rate limit of non-breaking reports
@@ -64,6 +67,9 @@ struct gm_virtq {
     uint16_t signalled_used;
     bool signalled_used_valid;
     uint16_t used_flags;
+    bool packed;                  /* GM_VIRTIO_F_RING_PACKED */
+    bool avail_wrap, used_wrap;   /* packed: ring wrap counters */
+    uint16_t *id_descs;           /* packed: descriptors per buffer id in flight, 0 = free */
     int error;
     gm_log_fn log_fn;
     void *log_opaque;
@@ -96,7 +102,39 @@ void virtq_report(gm_virtq *vq, const char *fmt, ...) __attribute__((format(prin
 /* virtq.c */
 int virtq_fetch_avail_idx(gm_virtq *vq);
 
-/* virtq_chain.c */
+/* virtq_chain.c: one descriptor, decoded (split and packed share it). */
+typedef struct virtq_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;   /* split: next index; packed: buffer id */
+} virtq_desc;
+
+/* A chain being collected into an element. */
+typedef struct chain_walk {
+    gm_virtq *vq;
+    gm_virtq_elem *elem;
+    uint64_t total;
+} chain_walk;
+
 int virtq_chain_read(gm_virtq *vq, uint16_t head, gm_virtq_elem *elem);
+void virtq_chain_begin(chain_walk *w, gm_virtq *vq, gm_virtq_elem *elem, uint16_t head);
+/* Validate @d and append it to the element (breaks the queue on error). */
+int virtq_chain_add(chain_walk *w, const virtq_desc *d);
+/* Break the queue, naming the chain. Returns @err. */
+int virtq_chain_fail(chain_walk *w, int err, const char *what);
+/* Feature, NEXT, length (1..32768 whole descriptors) and wrap checks of an
+ * INDIRECT descriptor. */
+int virtq_chain_indirect_ok(chain_walk *w, const virtq_desc *d);
+
+/* virtq_packed.c: the packed layout (virtio 1.1+, 2.8) behind the same API. */
+int virtq_packed_init(gm_virtq *vq);
+int virtq_packed_has_work(gm_virtq *vq);
+int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem);
+int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len);
+bool virtq_packed_should_notify(gm_virtq *vq);
+int virtq_packed_set_notification(gm_virtq *vq, bool enable);
+uint32_t virtq_packed_get_base(const gm_virtq *vq);
+void virtq_packed_set_base(gm_virtq *vq, uint32_t base);
 
 #endif

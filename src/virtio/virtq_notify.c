@@ -57,6 +57,8 @@ bool gm_virtq_should_notify(gm_virtq *vq)
         return false;
     /* Our used->idx store before the driver's flags / used_event load. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (vq->packed)
+        return virtq_packed_should_notify(vq);
     if (virtq_has(vq, GM_VIRTIO_F_EVENT_IDX))
         return notify_event_idx(vq);
     if (virtq_area_read16(&vq->avail, VIRTQ_AVAIL_OFF_FLAGS, &flags) != GM_OK)
@@ -78,7 +80,11 @@ int gm_virtq_enable_notification(gm_virtq *vq)
 
     if (vq->error)
         return -EIO;
-    if (virtq_has(vq, GM_VIRTIO_F_EVENT_IDX)) {
+    if (vq->packed) {
+        ret = virtq_packed_set_notification(vq, true);
+        if (ret)
+            return ret;
+    } else if (virtq_has(vq, GM_VIRTIO_F_EVENT_IDX)) {
         if (virtq_area_write16(&vq->used, virtq_avail_event_off(vq), vq->shadow_avail_idx) !=
             GM_OK)
             return virtq_break(vq, -EFAULT, "avail_event not writable");
@@ -96,6 +102,8 @@ int gm_virtq_disable_notification(gm_virtq *vq)
 {
     if (vq->error)
         return -EIO;
+    if (vq->packed)
+        return virtq_packed_set_notification(vq, false);
     if (virtq_has(vq, GM_VIRTIO_F_EVENT_IDX))
         return 0;
     return notify_write_used_flags(vq, vq->used_flags | VIRTQ_USED_F_NO_NOTIFY);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: a hostile driver against the split virtqueue, with the
+ * libFuzzer target: a hostile driver against split and packed virtqueues, with the
  * rings and buffers in every kind of memory a backend meets.
  *
  * Guest memory, built for each input:
@@ -334,15 +334,20 @@ static gm_addr ring_addr(const uint8_t *p, unsigned int where, uint16_t align)
     return base[where & 3] + (le16_at(p) & ~(gm_addr)(align - 1));
 }
 
+/* Header byte 1, bit 5: the packed layout (avail/used are then the 4-byte
+ * event areas, and any queue size is allowed: bits 6-7 add 0-3). */
 static gm_virtq_config parse_config(const uint8_t *h)
 {
+    bool packed = h[1] & 32;
+
     return (gm_virtq_config){
-        .size = 1u << (h[0] % 16),
+        .size = (1u << (h[0] % 16)) + (packed ? (h[1] >> 6) : 0),
         .desc_addr = ring_addr(h + 2, h[8], 16),
-        .avail_addr = ring_addr(h + 4, h[8] >> 2, 2),
+        .avail_addr = ring_addr(h + 4, h[8] >> 2, packed ? 4 : 2),
         .used_addr = ring_addr(h + 6, h[8] >> 4, 4),
         .features = GM_VIRTIO_F_VERSION_1 | ((h[1] & 1) ? GM_VIRTIO_F_INDIRECT_DESC : 0) |
-                    ((h[1] & 2) ? GM_VIRTIO_F_EVENT_IDX : 0),
+                    ((h[1] & 2) ? GM_VIRTIO_F_EVENT_IDX : 0) |
+                    (packed ? GM_VIRTIO_F_RING_PACKED : 0),
         .max_chain_bytes = (h[1] & 4) ? 4096 : 0,
     };
 }
