@@ -196,17 +196,25 @@ void blk_device_handle(void *opaque, gm_vhost_queue *q)
     gm_virtq_seg segs[BLK_MAX_SEGS];
     gm_virtq_elem elem = { .seg = segs, .seg_max = BLK_MAX_SEGS };
     blk_req r = { .b = opaque, .q = q, .vq = gm_vhost_queue_virtq(q), .elem = &elem };
+
+    unsigned int qi = gm_vhost_queue_index(q);
     int ret;
 
     do {
         while ((ret = gm_vhost_queue_pop(q, &elem)) == 1) {
             uint32_t written = 0;
-            uint8_t status = run_request(&r, &written);
+            uint8_t status;
 
+            /* Behind a vIOMMU: one round trip for all the chain's pages. */
+            gm_vhost_queue_prefetch(q, &elem);
+            status = run_request(&r, &written);
             __atomic_add_fetch(&r.b->requests, 1, __ATOMIC_RELAXED);
+            if (qi < BLK_MAX_QUEUES)
+                __atomic_add_fetch(&r.b->queue_requests[qi], 1, __ATOMIC_RELAXED);
             complete(&r, status, written);
         }
         gm_vhost_queue_notify(q);
-        /* With event index, re-check after publishing avail_event. */
-    } while (ret == 0 && gm_virtq_enable_notification(r.vq) > 0);
+        /* With event index, re-check after publishing avail_event. A queue
+         * being stopped pops nothing although the ring has work: leave. */
+    } while (ret == 0 && !gm_vhost_queue_stopping(q) && gm_virtq_enable_notification(r.vq) > 0);
 }
