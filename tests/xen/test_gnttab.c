@@ -221,7 +221,7 @@ static void test_granter_in_second_process(void)
 
 typedef struct hostile {
     gm_gnttab_emu *gt;
-    volatile int stop;
+    int stop;                     /* atomic: set by the main thread */
 } hostile;
 
 /* A granter that ignores the protocol: rewrites entries at random. */
@@ -230,7 +230,7 @@ static void *hostile_granter(void *arg)
     hostile *h = arg;
     unsigned int seed = 7;
 
-    while (!h->stop) {
+    while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
         gm_grant_ref ref = (seed = seed * 1103515245u + 12345u) >> 16 & 7;
         gm_grant_entry_v1 e;
 
@@ -253,7 +253,7 @@ static void test_hostile_granter(void)
 
     fixture_init(&fx, 2 * PAGE, 1);
     h.gt = fx.gt;
-    h.stop = 0;
+    __atomic_store_n(&h.stop, 0, __ATOMIC_RELAXED);
     pthread_create(&t, NULL, hostile_granter, &h);
     for (int i = 0; i < 20000; i++) {
         uint8_t buf[32];
@@ -268,7 +268,7 @@ static void test_hostile_granter(void)
         if (i % 1000 == 0)
             gm_mapcache_invalidate(fx.mc, fx.grants, 0, 8 * PAGE);
     }
-    h.stop = 1;
+    __atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
     gm_mapcache_flush(fx.mc);
     for (gm_grant_ref r = 0; r < 8; r++)
