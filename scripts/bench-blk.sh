@@ -36,7 +36,9 @@
 # the back-end's utime+stime from /proc/PID/stat; the guest counts the
 # requests it issued from /sys/block/vda/stat. The back-end CPU per request
 # is the CPU time of the back-end process (all its threads) over the phase
-# divided by those requests.
+# divided by those requests. guestmem-vhost-blk also prints its counters at
+# each boundary (SIGUSR1), from which the IOTLB misses, updates and
+# invalidations per request of each phase are reported.
 #
 # A full run (four guests twice, and the two refused runs) takes about 6
 # minutes on two loaded cores.
@@ -215,6 +217,19 @@ alive() { # PID: running, and not a zombie waiting to be reaped
     [[ ${s:0:1} != Z ]]
 }
 
+# counters_dump K TAG DIR: SIGUSR1 makes guestmem-vhost-blk print its
+# counters as "dump K:" (the K-th dump, one per sync); keep that line, tagged.
+counters_dump() {
+    local k=$1 tag=$2 d=$3 i line
+    kill -USR1 "$backend_pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        line=$(grep -m1 "dump $k:" "$d/backend.log" || true)
+        [[ -z $line ]] || { echo "$tag ${line#*dump $k: }" >>"$d/dumps"; return 0; }
+        sleep 0.02
+    done
+    log "no counters dump $k from the back-end"
+}
+
 # run_one BACKEND IOMMU DIR
 run_one() {
     local backend=$1 iommu=$2 d=$3 sock cmd qemu machine=q35 dev append iommu_args=()
@@ -301,6 +316,7 @@ run_one() {
         if [[ $line =~ ^BENCH-SYNC\ ([0-9]+)\ ([^ ]+) ]]; then
             k=${BASH_REMATCH[1]} tag=${BASH_REMATCH[2]}
             echo "$k $tag $(now) $(cpu_ticks "$backend_pid" || echo -1) $(cpu_ticks "$qemu_pid" || echo -1)" >>"$d/samples"
+            [[ $backend != guestmem ]] || counters_dump "$k" "$tag" "$d"
             printf '%s\n' "$k" >&"$infd"
         elif [[ $line == *E2E-RESULT:* ]]; then
             [[ $line == *"E2E-RESULT: PASS"* ]] || status=guest-failed

@@ -34,12 +34,15 @@
 #define VIRTIO_BLK_S_IOERR 1
 #define VIRTIO_BLK_S_UNSUPP 2
 
+#define BLK_MAX_QUEUES 64u
+
 typedef struct blk_device {
     blk_disk disk;
     unsigned int num_queues;
     char serial[20];
     uint64_t requests;            /* atomic */
     uint64_t errors;              /* atomic */
+    uint64_t queue_requests[BLK_MAX_QUEUES];   /* atomic, per queue */
 } blk_device;
 
 /* The gm_vhost_device_ops of a virtio-blk device over @b->disk. */

@@ -8,10 +8,16 @@
  * --print-capabilities. It serves one front-end connection at a time and
  * waits for the next when one ends, so a front-end that reconnects (or a
  * back-end restarted after a crash, with QEMU's reconnect) carries on.
+ *
+ * SIGUSR1 prints the counters (stats_dump below). The signal is blocked in
+ * every thread and taken with sigwait() by a thread of its own, so the dump
+ * runs in normal thread context: no signal handler, nothing to keep
+ * async-signal-safe.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +59,12 @@ static void usage(FILE *out)
             "      --once              exit after the first connection ends\n"
             "  -v, --verbose           log debug messages\n"
             "      --print-capabilities  print the JSON capabilities and exit\n"
-            "  -h, --help              this text\n");
+            "  -h, --help              this text\n"
+            "\n"
+            "SIGUSR1 prints the counters to stderr (requests per queue, IOTLB misses,\n"
+            "updates, invalidations and hits, mapping cache) on one line starting\n"
+            "\"guestmem-vhost-blk: dump N:\" (N counts the dumps); the same counters end\n"
+            "each connection, on a line starting \"guestmem-vhost-blk: stats:\".\n");
 }
 
 static int print_capabilities(void)
@@ -183,23 +194,135 @@ static int open_disk(const blk_options *o, blk_disk *d)
     return err;
 }
 
-static void print_stats(gm_vhost_dev *dev)
+/* Append "key=value" to @buf (of @size, @len used); returns the new length. */
+static size_t put_kv(char *buf, size_t size, size_t len, const char *key, uint64_t v)
+{
+    int n;
+
+    if (len >= size)
+        return len;
+    n = snprintf(buf + len, size - len, " %s=%llu", key, (unsigned long long)v);
+    return n < 0 ? len : len + (size_t)n;
+}
+
+/* Format the counters of @dev and @b after @prefix, as one line. */
+static size_t format_stats(char *buf, size_t size, const char *prefix, gm_vhost_dev *dev,
+                           const blk_device *b)
 {
     gm_vhost_stats st;
+    size_t len;
+    int n = snprintf(buf, size, "guestmem-vhost-blk: %s:", prefix);
 
     gm_vhost_dev_get_stats(dev, &st);
-    fprintf(stderr,
-            "guestmem-vhost-blk: stats: messages=%llu requests=%llu resubmitted=%llu "
-            "notifications=%llu iotlb_misses=%llu iotlb_updates=%llu iotlb_invalidations=%llu "
-            "iotlb_timeouts=%llu\n",
-            (unsigned long long)st.messages, (unsigned long long)st.requests,
-            (unsigned long long)st.resubmitted, (unsigned long long)st.notifications,
-            (unsigned long long)st.iotlb_misses, (unsigned long long)st.iotlb_updates,
-            (unsigned long long)st.iotlb_invalidations, (unsigned long long)st.iotlb_timeouts);
+    len = n < 0 ? 0 : (size_t)n;
+    len = put_kv(buf, size, len, "messages", st.messages);
+    len = put_kv(buf, size, len, "requests", st.requests);
+    len = put_kv(buf, size, len, "resubmitted", st.resubmitted);
+    len = put_kv(buf, size, len, "notifications", st.notifications);
+    len = put_kv(buf, size, len, "iotlb_misses", st.iotlb_misses);
+    len = put_kv(buf, size, len, "iotlb_prefetched", st.iotlb_prefetched);
+    len = put_kv(buf, size, len, "iotlb_unsent", st.iotlb_unsent);
+    len = put_kv(buf, size, len, "iotlb_updates", st.iotlb_updates);
+    len = put_kv(buf, size, len, "iotlb_invalidations", st.iotlb_invalidations);
+    len = put_kv(buf, size, len, "iotlb_invalidation_msgs", st.iotlb_invalidation_msgs);
+    len = put_kv(buf, size, len, "iotlb_timeouts", st.iotlb_timeouts);
+    len = put_kv(buf, size, len, "iotlb_lookups", st.iotlb_lookups);
+    len = put_kv(buf, size, len, "iotlb_lookup_hits", st.iotlb_lookup_hits);
+    len = put_kv(buf, size, len, "iotlb_cache_hits", st.iotlb_cache_hits);
+    len = put_kv(buf, size, len, "iotlb_cache_flushes", st.iotlb_cache_flushes);
+    len = put_kv(buf, size, len, "map_hits", st.map_hits);
+    len = put_kv(buf, size, len, "map_misses", st.map_misses);
+    len = put_kv(buf, size, len, "map_unmaps", st.map_unmaps);
+    len = put_kv(buf, size, len, "map_bytes", st.map_bytes);
+    len = put_kv(buf, size, len, "device_requests", __atomic_load_n(&b->requests, __ATOMIC_RELAXED));
+    len = put_kv(buf, size, len, "device_errors", __atomic_load_n(&b->errors, __ATOMIC_RELAXED));
+    for (unsigned int i = 0; i < b->num_queues && i < BLK_MAX_QUEUES; i++) {
+        char key[24];
+
+        snprintf(key, sizeof(key), "q%u_requests", i);
+        len = put_kv(buf, size, len, key, __atomic_load_n(&b->queue_requests[i], __ATOMIC_RELAXED));
+    }
+    if (len >= size - 1)
+        len = size - 2;
+    buf[len++] = '\n';
+    buf[len] = 0;
+    return len;
+}
+
+/* One write(), so that the line is not interleaved with log lines. */
+static void write_stats(const char *prefix, gm_vhost_dev *dev, const blk_device *b)
+{
+    char buf[2048];
+    size_t len = format_stats(buf, sizeof(buf), prefix, dev, b);
+
+    if (write(STDERR_FILENO, buf, len) < 0)
+        return;   /* nowhere to report it */
+}
+
+static void print_stats(gm_vhost_dev *dev, const blk_device *b)
+{
+    write_stats("stats", dev, b);
+}
+
+/* ---- SIGUSR1: dump the counters -------------------------------------- */
+
+typedef struct stats_dumper {
+    pthread_t thread;
+    gm_vhost_dev *dev;
+    const blk_device *b;
+    int stop;                     /* atomic: set before the last SIGUSR1 */
+    bool running;
+} stats_dumper;
+
+static void *dumper_thread(void *arg)
+{
+    stats_dumper *d = arg;
+    sigset_t set;
+    unsigned long n = 0;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    while (sigwait(&set, &sig) == 0 && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+        char prefix[32];
+
+        snprintf(prefix, sizeof(prefix), "dump %lu", ++n);
+        write_stats(prefix, d->dev, d->b);
+    }
+    return NULL;
+}
+
+/* Block SIGUSR1 in this thread and every thread created after it. */
+static void block_sigusr1(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void dumper_start(stats_dumper *d, gm_vhost_dev *dev, const blk_device *b)
+{
+    d->dev = dev;
+    d->b = b;
+    d->running = pthread_create(&d->thread, NULL, dumper_thread, d) == 0;
+    if (!d->running)
+        fprintf(stderr, "guestmem-vhost-blk: no SIGUSR1 stats dumps (cannot create a thread)\n");
+}
+
+static void dumper_stop(stats_dumper *d)
+{
+    if (!d->running)
+        return;
+    __atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+    pthread_kill(d->thread, SIGUSR1);
+    pthread_join(d->thread, NULL);
+    d->running = false;
 }
 
 /* Accept connections on a listening socket, one at a time. */
-static int serve(gm_vhost_dev *dev, int listen_fd, bool once)
+static int serve(gm_vhost_dev *dev, const blk_device *b, int listen_fd, bool once)
 {
     for (;;) {
         int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -213,14 +336,14 @@ static int serve(gm_vhost_dev *dev, int listen_fd, bool once)
         fprintf(stderr, "guestmem-vhost-blk: front-end connected\n");
         gm_vhost_dev_run(dev, conn);
         fprintf(stderr, "guestmem-vhost-blk: front-end disconnected\n");
-        print_stats(dev);
+        print_stats(dev, b);
         if (once)
             return 0;
     }
 }
 
 /* --fd may be a listening socket or an already connected one. */
-static int serve_fd(gm_vhost_dev *dev, int fd, bool once)
+static int serve_fd(gm_vhost_dev *dev, const blk_device *b, int fd, bool once)
 {
     int listening = 0;
     socklen_t len = sizeof(listening);
@@ -228,9 +351,9 @@ static int serve_fd(gm_vhost_dev *dev, int fd, bool once)
     int ret;
 
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
-        return serve(dev, fd, once);
+        return serve(dev, b, fd, once);
     ret = gm_vhost_dev_run(dev, fd) ? 1 : 0;
-    print_stats(dev);
+    print_stats(dev, b);
     return ret;
 }
 
@@ -239,6 +362,7 @@ static int run(const blk_options *o, blk_device *b)
     gm_vhost_config cfg = { .num_queues = o->queues, .config_size = BLK_CONFIG_SIZE,
                             .offer_iommu = o->iommu, .grants = o->grants };
     gm_vhost_device_ops ops = *blk_device_ops();
+    stats_dumper dumper = { 0 };
     gm_vhost_dev *dev;
     int fd, ret;
 
@@ -260,7 +384,9 @@ static int run(const blk_options *o, blk_device *b)
             o->file ? o->file : "RAM disk", (unsigned long long)(b->disk.size >> 20),
             b->disk.readonly ? ", read-only" : "", o->queues, o->queues > 1 ? "s" : "",
             o->iommu ? ", IOMMU" : "", o->socket_path ? o->socket_path : "fd");
-    ret = o->socket_path ? serve(dev, fd, o->once) : serve_fd(dev, fd, o->once);
+    dumper_start(&dumper, dev, b);
+    ret = o->socket_path ? serve(dev, b, fd, o->once) : serve_fd(dev, b, fd, o->once);
+    dumper_stop(&dumper);
     gm_vhost_dev_free(dev);
     return ret;
 }
@@ -272,6 +398,7 @@ int main(int argc, char **argv)
     int ret;
 
     signal(SIGPIPE, SIG_IGN);
+    block_sigusr1();   /* before any thread exists: they all inherit it */
     if (parse_args(argc, argv, &o))
         return 2;
     if (open_disk(&o, &b.disk))

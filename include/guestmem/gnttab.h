@@ -106,7 +106,13 @@ GM_EXPORT gm_gnttab_emu *gm_gnttab_emu_create(unsigned int nr_entries, int guest
  * gm_gnttab_emu_attach() - open a table created by another process.
  * @table_fd: the creator's gm_gnttab_emu_fd() (dup'ed)
  * @guest_fd: the guest RAM's fd (dup'ed)
- * Return: the table, or NULL with errno EINVAL (not a grant table) or others.
+ *
+ * The header (entry count, guest frames, backend domid) is read once, here,
+ * and kept: the table memfd must hold the entries and the guest fd the
+ * guest frames. What the creator stores into the header later is ignored.
+ *
+ * Return: the table, or NULL with errno EINVAL (not a grant table, or a
+ * header that does not fit the two fds) or others.
  */
 GM_EXPORT gm_gnttab_emu *gm_gnttab_emu_attach(int table_fd, int guest_fd);
 

@@ -85,6 +85,19 @@ typedef struct gm_vhost_config {
  * @iotlb_invalidations: IOTLB entries invalidated
  * @iotlb_timeouts: misses that got no update in time
  * @notifications: call eventfd signals sent
+ * @iotlb_prefetched: of @iotlb_misses, those gm_vhost_queue_prefetch() sent
+ *                    ahead of use
+ * @iotlb_unsent: misses that could not be sent (channel full or gone)
+ * @iotlb_invalidation_msgs: invalidation messages received
+ * @iotlb_lookups: translations the IOTLB table was asked for (the core's
+ *                 IOTLB cache missed)
+ * @iotlb_lookup_hits: of @iotlb_lookups, those answered without a miss
+ * @iotlb_cache_hits: translations served by the core's IOTLB cache
+ * @iotlb_cache_flushes: entries the core's IOTLB cache dropped
+ * @map_hits: grant mapping cache lookups served by a cached mapping
+ * @map_misses: grant mapping cache lookups that had to map
+ * @map_unmaps: grant mappings unmapped
+ * @map_bytes: bytes currently mapped by the grant mapping cache
  */
 typedef struct gm_vhost_stats {
     uint64_t messages;
@@ -95,6 +108,17 @@ typedef struct gm_vhost_stats {
     uint64_t iotlb_invalidations;
     uint64_t iotlb_timeouts;
     uint64_t notifications;
+    uint64_t iotlb_prefetched;
+    uint64_t iotlb_unsent;
+    uint64_t iotlb_invalidation_msgs;
+    uint64_t iotlb_lookups;
+    uint64_t iotlb_lookup_hits;
+    uint64_t iotlb_cache_hits;
+    uint64_t iotlb_cache_flushes;
+    uint64_t map_hits;
+    uint64_t map_misses;
+    uint64_t map_unmaps;
+    uint64_t map_bytes;
 } gm_vhost_stats;
 
 /**
@@ -165,6 +189,41 @@ GM_EXPORT int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem,
  * @q: the queue
  */
 GM_EXPORT void gm_vhost_queue_notify(gm_vhost_queue *q);
+
+/**
+ * gm_vhost_queue_prefetch() - ask for the translations of a chain's buffers
+ * all at once.
+ * @q: the queue (queue thread only)
+ * @elem: an element just popped
+ *
+ * With VIRTIO_F_IOMMU_PLATFORM, sends one IOTLB miss for every page of
+ * @elem's buffers that the IOTLB cannot translate with the access the
+ * descriptor allows (read for driver-written, write for device-writable
+ * buffers), all before waiting, then waits for the answers: one round trip
+ * to the front-end for the whole chain instead of one per page, and the
+ * accesses that follow hit. The wait is bounded by the request's miss
+ * timeout and ends early when the queue is being stopped or an
+ * invalidation arrives; whatever is still missing is then asked for by
+ * the access that needs it. At most 512 pages are asked for per call.
+ * Without an IOMMU, does nothing.
+ * Return: the number of misses sent.
+ * Context: the queue's thread, between gm_vhost_queue_pop() and the
+ * accesses to @elem's buffers.
+ */
+GM_EXPORT unsigned int gm_vhost_queue_prefetch(gm_vhost_queue *q, const gm_virtq_elem *elem);
+
+/**
+ * gm_vhost_queue_stopping() - whether the front-end is stopping the queue.
+ * @q: the queue
+ *
+ * gm_vhost_queue_pop() returns 0 while the queue is being stopped (as if
+ * empty), although the ring may still hold chains: a device that loops
+ * while the ring has work must also stop when this says so.
+ * Return: true from the moment GET_VRING_BASE (or a reset) asks the queue
+ * to stop until it restarts.
+ * Context: any thread.
+ */
+GM_EXPORT bool gm_vhost_queue_stopping(const gm_vhost_queue *q);
 
 /** gm_vhost_queue_as() - the address space the queue's buffers live in. */
 GM_EXPORT gm_as *gm_vhost_queue_as(gm_vhost_queue *q);

@@ -5,7 +5,8 @@
             [--size-mib N] [--backend PATH]
 
 DIR/runs/BACKEND-IOMMU-REP/ holds, per guest boot: samples (one line per
-guest sync: "K TAG HOST_TIME BACKEND_TICKS QEMU_TICKS"), console.log (the
+guest sync: "K TAG HOST_TIME BACKEND_TICKS QEMU_TICKS"), dumps (guestmem
+only: "TAG key=value..." counters printed on SIGUSR1 at each sync), console.log (the
 guest's BENCH-PHASE lines), backend.log, qemu.log and status.
 DIR/workload-plain.sh and DIR/workload-viommu.sh start with the BENCH_PHASES
 line the plain and the vIOMMU guests ran.
@@ -81,6 +82,10 @@ def parse_run(d, specs, clk):
         if i >= 0:
             kv = parse_kv(line[i:])
             guest[kv["name"]] = kv
+    dumps = {}
+    for line in read(os.path.join(d, "dumps")).splitlines():
+        tag, _, rest = line.partition(" ")
+        dumps[tag] = {k: int(v) for k, v in parse_kv(rest).items()}
     phases = {}
     for s in specs:
         g, pre, post = guest.get(s["name"]), samples.get("pre-" + s["name"]), samples.get("post-" + s["name"])
@@ -103,6 +108,11 @@ def parse_run(d, specs, clk):
             qemu_cpu_s=round(qcpu, 3) if qcpu is not None else None,
             blkload=g.get("op") and {k: g[k] for k in ("op", "bs", "count", "elapsed", "iops", "mbps")},
         )
+        dpre, dpost = dumps.get("pre-" + s["name"]), dumps.get("post-" + s["name"])
+        if dpre and dpost and reqs:
+            for k in COUNTER_KEYS:
+                if k in dpre and k in dpost:
+                    phases[s["name"]][k + "_per_req"] = round((dpost[k] - dpre[k]) / reqs, 3)
     blog = read(os.path.join(d, "backend.log"))
     counters = {}
     m = None
@@ -125,8 +135,13 @@ def parse_run(d, specs, clk):
     return dict(status=status, phases=phases, counters=counters, refused=refused, wall_s=wall)
 
 
+# guestmem-vhost-blk counters reported per request and phase (SIGUSR1 dumps).
+COUNTER_KEYS = ("iotlb_misses", "iotlb_prefetched", "iotlb_updates", "iotlb_invalidations",
+                "iotlb_invalidation_msgs", "iotlb_timeouts", "iotlb_lookups", "iotlb_lookup_hits",
+                "iotlb_cache_hits", "messages")
 MEDIAN_KEYS = ("requests", "ops", "guest_elapsed_s", "mb_per_s", "iops", "backend_cpu_s",
-               "backend_cpu_us_per_req", "backend_cpu_us_per_op", "qemu_cpu_s")
+               "backend_cpu_us_per_req", "backend_cpu_us_per_op", "qemu_cpu_s") + tuple(
+                   k + "_per_req" for k in COUNTER_KEYS)
 
 
 def median_phase(reps, name):
@@ -309,6 +324,26 @@ def main():
         pl, ps = peer_cell("lazy"), peer_cell("strict")
         row.append(pl if pl == ps else f"{pl} / {ps}")
         md.append("| " + " | ".join(row) + " |")
+    md.append("")
+    md.append("IOTLB traffic per guest request (guestmem, from the counters it prints at each "
+              "phase boundary on SIGUSR1; misses = BACKEND_IOTLB_MSG misses sent, of which "
+              "prefetched = asked for a whole descriptor chain at once; updates and invalidation "
+              "messages = IOTLB_MSG received; entries = table entries those invalidations dropped; "
+              "messages = every front-end message):")
+    md.append("")
+    md.append("| workload | mode | misses | prefetched | updates | inval. msgs | inval. entries "
+              "| table lookups | core IOTLB hits | front-end messages |")
+    md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for s in specs:
+        ph = s["name"]
+        for mode in ("off", "lazy", "strict"):
+            c = f"guestmem:{mode}"
+            if cell(c, ph, "iotlb_misses_per_req") is None:
+                continue
+            md.append("| " + " | ".join([PHASE_LABELS.get(ph, ph), mode] + [
+                fmt(cell(c, ph, k + "_per_req"), 2) for k in (
+                    "iotlb_misses", "iotlb_prefetched", "iotlb_updates", "iotlb_invalidation_msgs",
+                    "iotlb_invalidations", "iotlb_lookups", "iotlb_cache_hits", "messages")]) + " |")
     md.append("")
     md.append("Ratios are of CPU per request; where the two sides split a 1 MiB operation into "
               "different numbers of requests, the ratio per operation (same work) follows in bold "

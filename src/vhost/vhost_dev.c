@@ -654,13 +654,51 @@ void gm_vhost_dev_free(gm_vhost_dev *dev)
 
 void gm_vhost_dev_get_stats(gm_vhost_dev *dev, gm_vhost_stats *stats)
 {
+    const vu_iotlb_stats *it = &dev->iotlb.stats;
+    gm_iommu_stats core;
+    gm_mapcache_stats mc = { 0 };
+
     *stats = dev->stats;
     pthread_mutex_lock(&dev->iotlb.lock);
-    stats->iotlb_misses = dev->iotlb.stats.misses_sent;
-    stats->iotlb_updates = dev->iotlb.stats.updates;
-    stats->iotlb_invalidations = dev->iotlb.stats.invalidations;
-    stats->iotlb_timeouts = dev->iotlb.stats.timeouts;
+    stats->iotlb_misses = it->misses_sent;
+    stats->iotlb_updates = it->updates;
+    stats->iotlb_invalidations = it->invalidations;
+    stats->iotlb_timeouts = it->timeouts;
+    stats->iotlb_prefetched = it->misses_prefetched;
+    stats->iotlb_unsent = it->misses_unsent;
+    stats->iotlb_invalidation_msgs = it->invalidation_msgs;
+    stats->iotlb_lookups = it->lookups;
+    stats->iotlb_lookup_hits = it->lookup_hits;
     pthread_mutex_unlock(&dev->iotlb.lock);
+    gm_iommu_get_stats(dev->iotlb.iommu, &core);
+    stats->iotlb_cache_hits = core.hits;
+    stats->iotlb_cache_flushes = core.invalidations;
+    if (dev->mem.mc)
+        gm_mapcache_get_stats(dev->mem.mc, &mc);
+    stats->map_hits = mc.hits;
+    stats->map_misses = mc.misses;
+    stats->map_unmaps = mc.unmaps;
+    stats->map_bytes = mc.bytes_mapped;
+}
+
+unsigned int gm_vhost_queue_prefetch(gm_vhost_queue *q, const gm_virtq_elem *elem)
+{
+    static __thread vu_iotlb_range ranges[VU_SEG_MAX];
+    unsigned int n = elem->out_num + elem->in_num;
+
+    if (!vu_has_feature(q->dev, VIRTIO_F_IOMMU_PLATFORM))
+        return 0;
+    if (n > VU_SEG_MAX)
+        n = VU_SEG_MAX;
+    for (unsigned int i = 0; i < n; i++)
+        ranges[i] = (vu_iotlb_range){ elem->seg[i].addr, elem->seg[i].len,
+                                      i < elem->out_num ? GM_IOMMU_RO : GM_IOMMU_WO };
+    return vu_iotlb_prefetch(&q->dev->iotlb, ranges, n);
+}
+
+bool gm_vhost_queue_stopping(const gm_vhost_queue *q)
+{
+    return __atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE);
 }
 
 gm_system *gm_vhost_dev_system(gm_vhost_dev *dev)

@@ -11,14 +11,26 @@
  *
  * A miss (no entry, or not the needed permission) sends a BACKEND_IOTLB_MSG
  * miss on the back-end channel and waits, bounded by miss_timeout_ms, for
- * an update that covers it. The message thread applies updates and
+ * an update that covers it. vu_iotlb_prefetch() does the same for every
+ * uncached page of a descriptor chain at once, so a request waits for one
+ * round trip instead of one per page (QEMU answers a miss with one IOMMU
+ * page). Misses are sent without the lock and without blocking: a
+ * front-end that stops reading its channel makes misses time out, never
+ * the message thread wait. A waiter is woken only by an update covering
+ * its page (or by an invalidation, stop or close), so N answers to a
+ * batch cost one wake-up. The message thread applies updates and
  * invalidations; an invalidation also flushes the core's IOTLB cache via
  * gm_iommu_notify(GM_IOMMU_UNMAP), so no access after it can use the old
  * translation. Mappings and caches taken before it are the user's to drop
  * (vhost_dev refreshes its ring caches).
  *
  * The table is a sorted array of disjoint entries (QEMU sends one IOMMU page
- * per update); when full, the oldest half is dropped, as a miss refills.
+ * per update), searched, trimmed and extended by binary search; when full,
+ * the lower half is dropped (and the core's cache flushed), as a miss
+ * refills.
+ *
+ * Glossary: t = the table; _locked = caller holds t->lock; a page is
+ * 4 KiB (VU_IOTLB_MIN_SHIFT); perm = VHOST_ACCESS_* bits (1 read, 2 write).
  */
 #include <errno.h>
 #include <string.h>
@@ -29,8 +41,8 @@
 
 #define VU_IOTLB_MIN_SHIFT 12
 
-/* Index of the entry containing @iova, or -1. Caller holds t->lock. */
-static int find_locked(const vu_iotlb_table *t, uint64_t iova)
+/* Number of entries starting at or below @iova. Caller holds t->lock. */
+static unsigned int count_upto_locked(const vu_iotlb_table *t, uint64_t iova)
 {
     unsigned int lo = 0, hi = t->nr;
 
@@ -42,39 +54,47 @@ static int find_locked(const vu_iotlb_table *t, uint64_t iova)
         else
             hi = mid;
     }
+    return lo;
+}
+
+/* Index of the entry containing @iova, or -1. Caller holds t->lock. */
+static int find_locked(const vu_iotlb_table *t, uint64_t iova)
+{
+    unsigned int lo = count_upto_locked(t, iova);
+
     if (lo && iova - t->entries[lo - 1].iova < t->entries[lo - 1].size)
         return (int)lo - 1;
     return -1;
 }
 
-/* Remove entries overlapping [first, last]. Caller holds t->lock. */
+/* Remove entries overlapping [first, last]: being sorted and disjoint,
+ * they are consecutive, found by two binary searches (a lazy guest keeps
+ * up to VU_IOTLB_MAX_ENTRIES entries, and every update comes here).
+ * Caller holds t->lock. */
 static unsigned int remove_range_locked(vu_iotlb_table *t, uint64_t first, uint64_t last)
 {
-    unsigned int out = 0, removed = 0;
+    unsigned int start = count_upto_locked(t, first), end = count_upto_locked(t, last);
 
-    for (unsigned int i = 0; i < t->nr; i++) {
-        const vu_iotlb_entry *e = &t->entries[i];
-
-        if (e->iova <= last && first <= e->iova + e->size - 1)
-            removed++;
-        else
-            t->entries[out++] = *e;
-    }
-    t->nr = out;
-    return removed;
+    if (start && first - t->entries[start - 1].iova < t->entries[start - 1].size)
+        start--;
+    if (end <= start)
+        return 0;
+    memmove(&t->entries[start], &t->entries[end], (t->nr - end) * sizeof(t->entries[0]));
+    t->nr -= end - start;
+    return end - start;
 }
 
 static void insert_locked(vu_iotlb_table *t, const vu_iotlb_entry *e)
 {
-    unsigned int pos = 0;
+    unsigned int pos;
 
     remove_range_locked(t, e->iova, e->iova + e->size - 1);
     if (t->nr == VU_IOTLB_MAX_ENTRIES) {
         memmove(t->entries, t->entries + t->nr / 2, (t->nr - t->nr / 2) * sizeof(*e));
         t->nr -= t->nr / 2;
+        gm_iommu_invalidate_all(t->iommu);   /* see vu_iotlb_message() */
     }
-    while (pos < t->nr && t->entries[pos].iova < e->iova)
-        pos++;
+    pos = count_upto_locked(t, e->iova);   /* no entry starts at e->iova any more */
     memmove(&t->entries[pos + 1], &t->entries[pos], (t->nr - pos) * sizeof(*e));
     t->entries[pos] = *e;
     t->nr++;
@@ -109,13 +129,45 @@ static gm_iotlb_entry to_gm_entry(const vu_iotlb_table *t, const vu_iotlb_entry 
     };
 }
 
-static void send_miss_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
+static bool covered_locked(const vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
-    vu_iotlb miss = { .iova = iova, .perm = (uint8_t)perm, .type = VU_IOTLB_MISS };
+    int i = find_locked(t, iova);
 
-    if (t->backend_fd >= 0 &&
-        vu_msg_send(t->backend_fd, VU_BACKEND_IOTLB_MSG, 0, &miss, sizeof(miss), NULL, 0) == 0)
-        t->stats.misses_sent++;
+    return i >= 0 && (t->entries[i].perm & perm) == perm;
+}
+
+/* Send @n misses. Caller holds t->lock; it is dropped while sending, so
+ * that a front-end that stops reading its channel can hold up nobody: the
+ * send never blocks, and a miss that cannot be sent is one that times out.
+ * t->senders keeps the fd open meanwhile (vu_iotlb_set_backend_fd waits). */
+static void send_misses_dropping_lock(vu_iotlb_table *t, const vu_iotlb *miss, unsigned int n,
+                                      bool prefetch)
+{
+    unsigned int sent = 0;
+    int fd = t->backend_fd, err = 0;
+
+    if (fd < 0 || t->channel_broken || !n) {
+        t->stats.misses_unsent += n;
+        return;
+    }
+    t->senders++;
+    pthread_mutex_unlock(&t->lock);
+    while (sent < n && !err) {
+        unsigned int chunk = n - sent < VU_MSG_NOWAIT_MAX ? n - sent : VU_MSG_NOWAIT_MAX;
+
+        err = vu_msg_send_nowait(fd, VU_BACKEND_IOTLB_MSG, miss + sent, sizeof(*miss), chunk);
+        if (!err)
+            sent += chunk;
+    }
+    pthread_mutex_lock(&t->lock);
+    if (err == -EIO)
+        t->channel_broken = true;
+    t->stats.misses_sent += sent;
+    if (prefetch)
+        t->stats.misses_prefetched += sent;
+    t->stats.misses_unsent += n - sent;
+    if (--t->senders == 0)
+        pthread_cond_broadcast(&t->senders_done);
 }
 
 static void deadline_after(struct timespec *ts, unsigned int ms)
@@ -129,9 +181,6 @@ static void deadline_after(struct timespec *ts, unsigned int ms)
     }
 }
 
-/* Wait for an entry with @perm covering @iova; -1 on timeout or close. An
- * invalidation may remove the answer before this thread sees it (lazy
- * guests flush whole domains): then ask again, with a fresh deadline. */
 /* Per queue thread: when the current request's waiting must end (0: no
  * bound). A request touching many untranslatable pages waits for misses
  * once in total, not once per page. */
@@ -149,6 +198,53 @@ static void earliest(struct timespec *a, const struct timespec *b)
         *a = *b;
 }
 
+static bool must_give_up_locked(const vu_iotlb_table *t, unsigned int gen)
+{
+    return t->closing || t->backend_fd < 0 || t->cancel_gen != gen || t->stopping;
+}
+
+/*
+ * Sleep until an update covers (@iova, @perm), something makes waiting
+ * pointless (invalidation, stop, close: all waiters are woken), or
+ * @deadline. Only an update that covers the page wakes this thread, so a
+ * batch of N answers costs one wake-up, not N. Returns false on timeout.
+ * Caller holds t->lock.
+ */
+static bool wait_page_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm,
+                             const struct timespec *deadline)
+{
+    vu_iotlb_waiter w = { .next = t->waiters, .iova = iova, .perm = perm };
+    pthread_condattr_t attr;
+    int err;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cond, &attr);
+    pthread_condattr_destroy(&attr);
+    t->waiters = &w;
+    err = pthread_cond_timedwait(&w.cond, &t->lock, deadline);
+    for (vu_iotlb_waiter **p = &t->waiters; *p; p = &(*p)->next) {
+        if (*p == &w) {
+            *p = w.next;
+            break;
+        }
+    }
+    pthread_cond_destroy(&w.cond);
+    return err != ETIMEDOUT;
+}
+
+/* Wake the waiters whose page @e covers (@e NULL: all). Caller holds t->lock. */
+static void wake_waiters_locked(vu_iotlb_table *t, const vu_iotlb_entry *e)
+{
+    for (vu_iotlb_waiter *w = t->waiters; w; w = w->next) {
+        if (!e || (w->iova - e->iova < e->size && (e->perm & w->perm) == w->perm))
+            pthread_cond_signal(&w->cond);
+    }
+}
+
+/* Wait for an entry with @perm covering @iova; -1 on timeout or close. An
+ * invalidation may remove the answer before this thread sees it (lazy
+ * guests flush whole domains): then ask again, with a fresh deadline. */
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
     unsigned int gen = t->cancel_gen, asked_at = t->inval_gen;
@@ -156,22 +252,84 @@ static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm
     bool asked = false;
     int i;
 
+    t->stats.lookups++;
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
-        if (t->closing || t->backend_fd < 0 || t->cancel_gen != gen || t->stopping)
+        if (must_give_up_locked(t, gen))
             return -1;
         if (!asked || asked_at != t->inval_gen) {
-            send_miss_locked(t, iova, perm);
+            vu_iotlb miss = { .iova = iova, .perm = (uint8_t)perm, .type = VU_IOTLB_MISS };
+
             deadline_after(&deadline, t->miss_timeout_ms);
             earliest(&deadline, &request_deadline);
             asked = true;
             asked_at = t->inval_gen;
+            send_misses_dropping_lock(t, &miss, 1, false);
+            continue;   /* the answer may have come while unlocked */
         }
-        if (pthread_cond_timedwait(&t->updated, &t->lock, &deadline) == ETIMEDOUT) {
+        if (!wait_page_locked(t, iova, perm, &deadline)) {
             t->stats.timeouts++;
             return -1;
         }
     }
+    if (!asked)
+        t->stats.lookup_hits++;
     return i;
+}
+
+/* Record a miss for every page of @r not covered with its permission. */
+static unsigned int collect_misses_locked(const vu_iotlb_table *t, const vu_iotlb_range *r,
+                                          vu_iotlb *miss, unsigned int n, unsigned int max)
+{
+    const uint64_t page = 1ull << VU_IOTLB_MIN_SHIFT;
+    uint64_t iova = r->iova;
+
+    while (r->len && iova - r->iova < r->len && n < max) {
+        int i = find_locked(t, iova);
+        uint64_t next;
+
+        if (i >= 0 && (t->entries[i].perm & r->perm) == r->perm) {
+            next = t->entries[i].iova + t->entries[i].size;
+        } else {
+            miss[n++] = (vu_iotlb){ .iova = iova, .perm = (uint8_t)r->perm,
+                                    .type = VU_IOTLB_MISS };
+            next = (iova & ~(page - 1)) + page;
+        }
+        if (next <= iova)
+            break;   /* the end of the IOVA space */
+        iova = next;
+    }
+    return n;
+}
+
+unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, unsigned int n)
+{
+    static __thread vu_iotlb miss[VU_IOTLB_PREFETCH_MAX];
+    unsigned int nmiss = 0, gen, inval;
+    struct timespec deadline;
+
+    pthread_mutex_lock(&t->lock);
+    gen = t->cancel_gen;
+    inval = t->inval_gen;
+    for (unsigned int k = 0; k < n; k++)
+        nmiss = collect_misses_locked(t, &ranges[k], miss, nmiss, VU_IOTLB_PREFETCH_MAX);
+    if (nmiss && !must_give_up_locked(t, gen)) {
+        deadline_after(&deadline, t->miss_timeout_ms);
+        earliest(&deadline, &request_deadline);
+        send_misses_dropping_lock(t, miss, nmiss, true);
+        /* Wait for the answers in the order asked: each wake-up is for the
+         * first page still missing. An invalidation ends the wait: the
+         * accesses then ask for what they still need. */
+        for (unsigned int k = 0; k < nmiss; k++) {
+            while (!covered_locked(t, miss[k].iova, miss[k].perm)) {
+                if (must_give_up_locked(t, gen) || t->inval_gen != inval ||
+                    !wait_page_locked(t, miss[k].iova, miss[k].perm, &deadline))
+                    goto out;
+            }
+        }
+    }
+out:
+    pthread_mutex_unlock(&t->lock);
+    return nmiss;
 }
 
 static gm_iotlb_entry vu_translate(void *opaque, gm_addr addr, enum gm_iommu_perm flag,
@@ -194,14 +352,9 @@ static const gm_iommu_ops vu_iommu_ops = { .translate = vu_translate };
 
 int vu_iotlb_init(vu_iotlb_table *t, gm_system *sys, gm_as *target)
 {
-    pthread_condattr_t attr;
-
     memset(t, 0, sizeof(*t));
     pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->updated, &attr);
-    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&t->senders_done, NULL);
     t->backend_fd = -1;
     t->miss_timeout_ms = 2000;
     t->target = target;
@@ -212,14 +365,23 @@ int vu_iotlb_init(vu_iotlb_table *t, gm_system *sys, gm_as *target)
 void vu_iotlb_destroy(vu_iotlb_table *t)
 {
     gm_region_unref(t->iommu);
-    pthread_cond_destroy(&t->updated);
+    pthread_cond_destroy(&t->senders_done);
     pthread_mutex_destroy(&t->lock);
 }
+
+/* Ranges of more pages than this are flushed from the core at once (one
+ * pass over its IOTLB) rather than block by block (a pass per block). */
+#define VU_IOTLB_TARGETED_FLUSH_PAGES 64u
 
 /* Tell the core to forget [first, last] in power-of-two blocks. */
 static void flush_core(vu_iotlb_table *t, uint64_t first, uint64_t last)
 {
     unsigned int blocks = 0;
+
+    if (last - first >= (uint64_t)VU_IOTLB_TARGETED_FLUSH_PAGES << VU_IOTLB_MIN_SHIFT) {
+        gm_iommu_invalidate_all(t->iommu);
+        return;
+    }
 
     while (first <= last && blocks++ < 64) {
         unsigned int shift = first ? (unsigned int)__builtin_ctzll(first) : 63;
@@ -249,7 +411,7 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
         pthread_mutex_lock(&t->lock);
         insert_locked(t, &e);
         t->stats.updates++;
-        pthread_cond_broadcast(&t->updated);
+        wake_waiters_locked(t, &e);
         pthread_mutex_unlock(&t->lock);
         return 0;
     }
@@ -258,19 +420,27 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
     pthread_mutex_lock(&t->lock);
     removed = remove_range_locked(t, msg->iova, msg->iova + msg->size - 1);
     t->stats.invalidations += removed;
+    t->stats.invalidation_msgs++;
     if (removed) {
         t->inval_gen++;
-        pthread_cond_broadcast(&t->updated);
+        wake_waiters_locked(t, NULL);
     }
     pthread_mutex_unlock(&t->lock);
-    flush_core(t, msg->iova, msg->iova + msg->size - 1);
+    /* The core caches only what this table translated, and forgets it when
+     * the table drops an entry (here or in insert_locked()): with nothing
+     * removed there is nothing to flush. */
+    if (removed)
+        flush_core(t, msg->iova, msg->iova + msg->size - 1);
     return 0;
 }
 
 void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd)
 {
     pthread_mutex_lock(&t->lock);
+    while (t->senders)
+        pthread_cond_wait(&t->senders_done, &t->lock);   /* their sends do not block */
     t->backend_fd = fd;
+    t->channel_broken = false;
     t->closing = false;
     pthread_mutex_unlock(&t->lock);
 }
@@ -280,7 +450,7 @@ void vu_iotlb_stop_begin(vu_iotlb_table *t)
     pthread_mutex_lock(&t->lock);
     t->stopping++;
     t->cancel_gen++;
-    pthread_cond_broadcast(&t->updated);
+    wake_waiters_locked(t, NULL);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -296,7 +466,7 @@ void vu_iotlb_close(vu_iotlb_table *t)
     pthread_mutex_lock(&t->lock);
     t->closing = true;
     t->nr = 0;
-    pthread_cond_broadcast(&t->updated);
+    wake_waiters_locked(t, NULL);
     pthread_mutex_unlock(&t->lock);
     gm_iommu_invalidate_all(t->iommu);
 }

@@ -17,19 +17,38 @@ typedef struct vu_iotlb_entry {
     uint8_t perm;
 } vu_iotlb_entry;
 
+/* Misses asked ahead of use by one vu_iotlb_prefetch() call, at most. */
+#define VU_IOTLB_PREFETCH_MAX 512u
+
 typedef struct vu_iotlb_stats {
     uint64_t misses_sent;
+    uint64_t misses_prefetched;   /* of misses_sent: asked by vu_iotlb_prefetch() */
+    uint64_t misses_unsent;       /* channel full or gone: the miss times out */
+    uint64_t lookups;             /* translations asked of the table */
+    uint64_t lookup_hits;         /* of which answered without a miss */
     uint64_t updates;
-    uint64_t invalidations;
+    uint64_t invalidations;       /* entries removed */
+    uint64_t invalidation_msgs;   /* invalidation messages */
     uint64_t timeouts;
 } vu_iotlb_stats;
 
+/* A thread waiting for the entry of one page (on its stack, in t->waiters). */
+typedef struct vu_iotlb_waiter {
+    struct vu_iotlb_waiter *next;
+    pthread_cond_t cond;
+    uint64_t iova;
+    unsigned int perm;
+} vu_iotlb_waiter;
+
 typedef struct vu_iotlb_table {
     pthread_mutex_t lock;
-    pthread_cond_t updated;
+    pthread_cond_t senders_done;  /* senders dropped to 0 */
+    vu_iotlb_waiter *waiters;     /* woken by an update covering their page */
     vu_iotlb_entry entries[VU_IOTLB_MAX_ENTRIES];   /* sorted by iova, disjoint */
     unsigned int nr;
     int backend_fd;               /* back-end channel, -1 if none */
+    unsigned int senders;         /* threads sending on backend_fd without the lock */
+    bool channel_broken;          /* a miss was sent in part: send no more */
     bool closing;                 /* connection going away: stop waiting */
     unsigned int cancel_gen;      /* bumped to make current waiters give up */
     unsigned int inval_gen;       /* bumped by every invalidation that removed entries */
@@ -44,12 +63,25 @@ int vu_iotlb_init(vu_iotlb_table *t, gm_system *sys, gm_as *target);
 void vu_iotlb_destroy(vu_iotlb_table *t);
 /* Handle a front-end IOTLB_MSG; returns 0 or -EINVAL. */
 int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg);
+/* Set or clear (-1) the back-end channel; returns once no thread is still
+ * sending on the previous one, so the caller may close it. */
 void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd);
 /* Wake waiters; later misses fail at once (disconnect). */
 void vu_iotlb_close(vu_iotlb_table *t);
 /* A queue thread starts a request (or a ring update): from now on its
  * misses wait at most one miss timeout in total. */
 void vu_iotlb_request_start(const vu_iotlb_table *t);
+/* Ask at once for every page of @ranges (IOVA, length, access needed:
+ * GM_IOMMU_RO/WO) that the table cannot translate, then wait, within the
+ * current request's bound, until all are answered. Pipelines the round
+ * trips of a descriptor chain's buffers; accesses afterwards hit. Returns
+ * the number of misses sent. Context: a queue thread, no lock held. */
+typedef struct vu_iotlb_range {
+    uint64_t iova;
+    uint64_t len;
+    unsigned int perm;
+} vu_iotlb_range;
+unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, unsigned int n);
 /* While a queue is being stopped, misses fail at once (begin/end nest). */
 void vu_iotlb_stop_begin(vu_iotlb_table *t);
 void vu_iotlb_stop_end(vu_iotlb_table *t);

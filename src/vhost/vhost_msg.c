@@ -154,6 +154,36 @@ int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload,
     return send_all(sock, &mh);
 }
 
+/*
+ * A Unix stream socket queues a sendmsg() of up to sk_sndbuf / 2 - 64 bytes
+ * as one buffer, or fails with EAGAIN when it has no room (the smallest
+ * send buffer Linux allows is 4,608 bytes): the messages are never split
+ * as long as a call stays under 2,240 bytes. Larger calls could be queued
+ * in part, hence VU_MSG_NOWAIT_MAX.
+ */
+int vu_msg_send_nowait(int sock, uint32_t request, const void *payloads, size_t size,
+                       unsigned int n)
+{
+    vu_header hdr = { request, VU_VERSION, (uint32_t)size };
+    struct iovec iov[2 * VU_MSG_NOWAIT_MAX];
+    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 * (size_t)n };
+    size_t total = n * (sizeof(hdr) + size);
+    ssize_t sent;
+
+    if (!n || n > VU_MSG_NOWAIT_MAX || size > 64)
+        return -EINVAL;
+    for (unsigned int i = 0; i < n; i++) {
+        iov[2 * i] = (struct iovec){ &hdr, sizeof(hdr) };
+        iov[2 * i + 1] = (struct iovec){ (uint8_t *)payloads + i * size, size };
+    }
+    do {
+        sent = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return (size_t)sent == total ? 0 : -EIO;
+}
+
 int vu_msg_reply(int sock, const vu_msg *req, const void *payload, size_t size)
 {
     return vu_msg_send(sock, req->hdr.request, VU_FLAG_REPLY, payload, size, NULL, 0);

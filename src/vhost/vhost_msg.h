@@ -24,6 +24,18 @@ int vu_msg_reply(int sock, const vu_msg *req, const void *payload, size_t size);
 int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, size_t size,
                 const int *fds, unsigned int nfds);
 
+/* Messages one vu_msg_send_nowait() call sends at most. */
+#define VU_MSG_NOWAIT_MAX 32u
+
+/* Send @n messages of type @request, each with @size bytes of payload (the
+ * payloads consecutive in @payloads, @size <= 64), in one non-blocking
+ * sendmsg() of at most 2,432 bytes, so that on a Unix stream socket they
+ * go in one piece or not at all. Returns 0, -EAGAIN (the peer is not
+ * reading: nothing was sent), -EIO (sent in part: the stream is no longer
+ * framed), -EINVAL, or another negative errno. Never blocks. */
+int vu_msg_send_nowait(int sock, uint32_t request, const void *payloads, size_t size,
+                       unsigned int n);
+
 /* Expected payload size of a front-end request: -1 for "variable"
  * (checked by the handler), otherwise the exact size. */
 long vu_msg_expected_size(uint32_t request, int xen_mmap);

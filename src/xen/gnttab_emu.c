@@ -18,6 +18,13 @@
  *   map the wrong (but always in-range) page of its own memory, never
  *   anything else.
  *
+ * The header (entry count, guest frames, backend domid) lives in the memfd
+ * the granter writes: each side reads it exactly once, at create or attach,
+ * and keeps its own copy. Attach checks the entry count against the table
+ * memfd's size and the guest frames against the guest fd's size, and maps
+ * exactly the table it validated; whatever the granter stores into the
+ * header afterwards changes nothing for the backend.
+ *
  * Mapping is a real mmap of the granted frame of the guest memfd (read-only
  * for read-only maps) into a contiguous reservation; unmapping a munmap.
  * Pin/unpin of active counts is serialized by a process-local mutex: one
@@ -56,13 +63,18 @@ typedef struct emu_mapping {
     gm_grant_ref refs[];
 } emu_mapping;
 
+/* nr_entries, guest_frames and backend_domid are private copies taken at
+ * create or attach: never read from the shared header again. */
 struct gm_gnttab_emu {
     int table_fd;
     int guest_fd;
-    size_t table_size;
-    emu_header *hdr;
+    size_t table_size;            /* bytes mapped at table */
+    void *table;
     gm_grant_entry_v1 *entries;
     uint32_t *active;
+    uint32_t nr_entries;
+    uint64_t guest_frames;
+    gm_domid backend_domid;
     pthread_mutex_t lock;         /* active counts and the mapping list */
     emu_mapping *mappings;
 };
@@ -72,30 +84,42 @@ static size_t table_bytes(uint32_t nr)
     return EMU_HEADER + (size_t)nr * (sizeof(gm_grant_entry_v1) + sizeof(uint32_t));
 }
 
-static gm_gnttab_emu *emu_open(int table_fd, int guest_fd, size_t size)
+/* Map the table of @nr entries; the fds belong to the result from now on. */
+static gm_gnttab_emu *emu_open(int table_fd, int guest_fd, uint32_t nr, uint64_t guest_frames,
+                               gm_domid backend_domid)
 {
     gm_gnttab_emu *gt = calloc(1, sizeof(*gt));
     void *p;
 
     if (!gt)
         return NULL;
-    gt->table_fd = table_fd;
-    gt->guest_fd = guest_fd;
-    gt->table_size = size;
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, table_fd, 0);
+    gt->table_size = table_bytes(nr);
+    p = mmap(NULL, gt->table_size, PROT_READ | PROT_WRITE, MAP_SHARED, table_fd, 0);
     if (p == MAP_FAILED) {
         free(gt);
         return NULL;
     }
-    gt->hdr = p;
+    gt->table_fd = table_fd;
+    gt->guest_fd = guest_fd;
+    gt->table = p;
     gt->entries = (gm_grant_entry_v1 *)((uint8_t *)p + EMU_HEADER);
+    gt->active = (uint32_t *)(gt->entries + nr);
+    gt->nr_entries = nr;
+    gt->guest_frames = guest_frames;
+    gt->backend_domid = backend_domid;
     pthread_mutex_init(&gt->lock, NULL);
     return gt;
 }
 
-static void emu_set_active(gm_gnttab_emu *gt)
+static void close_both(int tfd, int gfd)
 {
-    gt->active = (uint32_t *)(gt->entries + gt->hdr->nr_entries);
+    int err = errno;
+
+    if (tfd >= 0)
+        close(tfd);
+    if (gfd >= 0)
+        close(gfd);
+    errno = err;
 }
 
 gm_gnttab_emu *gm_gnttab_emu_create(unsigned int nr_entries, int guest_fd, uint64_t guest_size,
@@ -103,6 +127,7 @@ gm_gnttab_emu *gm_gnttab_emu_create(unsigned int nr_entries, int guest_fd, uint6
 {
     int tfd, gfd;
     gm_gnttab_emu *gt;
+    emu_header *hdr;
 
     if (!nr_entries || nr_entries > EMU_MAX_ENTRIES || guest_size < EMU_PAGE) {
         errno = EINVAL;
@@ -111,46 +136,47 @@ gm_gnttab_emu *gm_gnttab_emu_create(unsigned int nr_entries, int guest_fd, uint6
     tfd = memfd_create("guestmem-gnttab", MFD_CLOEXEC);
     gfd = tfd >= 0 ? dup(guest_fd) : -1;
     if (gfd < 0 || ftruncate(tfd, (off_t)table_bytes(nr_entries)) < 0 ||
-        !(gt = emu_open(tfd, gfd, table_bytes(nr_entries)))) {
-        int err = errno;
-        if (tfd >= 0)
-            close(tfd);
-        if (gfd >= 0)
-            close(gfd);
-        errno = err;
+        !(gt = emu_open(tfd, gfd, nr_entries, guest_size / EMU_PAGE, backend_domid))) {
+        close_both(tfd, gfd);
         return NULL;
     }
-    gt->hdr->nr_entries = nr_entries;
-    gt->hdr->backend_domid = backend_domid;
-    gt->hdr->guest_frames = guest_size / EMU_PAGE;
-    __atomic_store_n(&gt->hdr->magic, EMU_MAGIC, __ATOMIC_RELEASE);
-    emu_set_active(gt);
+    hdr = gt->table;
+    hdr->nr_entries = nr_entries;
+    hdr->backend_domid = backend_domid;
+    hdr->guest_frames = gt->guest_frames;
+    __atomic_store_n(&hdr->magic, EMU_MAGIC, __ATOMIC_RELEASE);
     return gt;
 }
 
+/*
+ * The header is read once, with pread, into a private copy, and checked
+ * there: the magic, the entry count against the table memfd's size, the
+ * guest frames against the guest fd's size (a frame past the end of the
+ * guest memfd would be a SIGBUS at the first access). Only then is the
+ * table mapped, exactly as large as the entry count says.
+ */
 gm_gnttab_emu *gm_gnttab_emu_attach(int table_fd, int guest_fd)
 {
     int tfd = dup(table_fd), gfd = dup(guest_fd);
-    gm_gnttab_emu *gt = NULL;
-    struct stat st;
+    gm_gnttab_emu *gt;
+    struct stat tst, gst;
+    emu_header h;
 
-    if (tfd >= 0 && gfd >= 0 && fstat(tfd, &st) == 0 && st.st_size >= (off_t)EMU_HEADER)
-        gt = emu_open(tfd, gfd, (size_t)st.st_size);
-    if (gt && (gt->hdr->magic != EMU_MAGIC || !gt->hdr->nr_entries ||
-               gt->hdr->nr_entries > EMU_MAX_ENTRIES ||
-               table_bytes(gt->hdr->nr_entries) > gt->table_size)) {
-        gm_gnttab_emu_free(gt);
+    if (tfd < 0 || gfd < 0 || fstat(tfd, &tst) < 0 || fstat(gfd, &gst) < 0) {
+        close_both(tfd, gfd);
+        return NULL;
+    }
+    if (pread(tfd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != EMU_MAGIC ||
+        !h.nr_entries || h.nr_entries > EMU_MAX_ENTRIES || tst.st_size < 0 ||
+        table_bytes(h.nr_entries) > (uint64_t)tst.st_size || !h.guest_frames ||
+        gst.st_size < 0 || h.guest_frames > (uint64_t)gst.st_size / EMU_PAGE) {
+        close_both(tfd, gfd);
         errno = EINVAL;
         return NULL;
     }
-    if (!gt) {
-        if (tfd >= 0)
-            close(tfd);
-        if (gfd >= 0)
-            close(gfd);
-        return NULL;
-    }
-    emu_set_active(gt);
+    gt = emu_open(tfd, gfd, h.nr_entries, h.guest_frames, h.backend_domid);
+    if (!gt)
+        close_both(tfd, gfd);
     return gt;
 }
 
@@ -170,7 +196,7 @@ void gm_gnttab_emu_free(gm_gnttab_emu *gt)
         munmap(m->addr, (size_t)m->count * EMU_PAGE);
         free(m);
     }
-    munmap(gt->hdr, gt->table_size);
+    munmap(gt->table, gt->table_size);
     close(gt->table_fd);
     close(gt->guest_fd);
     pthread_mutex_destroy(&gt->lock);
@@ -184,7 +210,7 @@ int gm_gnttab_emu_grant(gm_gnttab_emu *gt, gm_grant_ref ref, gm_domid domid, uin
 {
     gm_grant_entry_v1 *e;
 
-    if (ref >= gt->hdr->nr_entries || frame >= gt->hdr->guest_frames)
+    if (ref >= gt->nr_entries || frame >= gt->guest_frames)
         return -EINVAL;
     e = &gt->entries[ref];
     if (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & (GM_GTF_READING | GM_GTF_WRITING))
@@ -203,7 +229,7 @@ int gm_gnttab_emu_end_access(gm_gnttab_emu *gt, gm_grant_ref ref)
     gm_grant_entry_v1 *e;
     uint16_t flags;
 
-    if (ref >= gt->hdr->nr_entries)
+    if (ref >= gt->nr_entries)
         return -EINVAL;
     e = &gt->entries[ref];
     flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
@@ -217,7 +243,7 @@ int gm_gnttab_emu_end_access(gm_gnttab_emu *gt, gm_grant_ref ref)
 
 int gm_gnttab_emu_entry(gm_gnttab_emu *gt, gm_grant_ref ref, gm_grant_entry_v1 *out)
 {
-    if (ref >= gt->hdr->nr_entries)
+    if (ref >= gt->nr_entries)
         return -EINVAL;
     out->flags = __atomic_load_n(&gt->entries[ref].flags, __ATOMIC_ACQUIRE);
     out->domid = __atomic_load_n(&gt->entries[ref].domid, __ATOMIC_RELAXED);
@@ -233,14 +259,14 @@ static int pin_locked(gm_gnttab_emu *gt, gm_grant_ref ref, bool writable, uint32
     gm_grant_entry_v1 *e;
     uint16_t flags, want;
 
-    if (ref >= gt->hdr->nr_entries)
+    if (ref >= gt->nr_entries)
         return -EINVAL;
     e = &gt->entries[ref];
     flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
     do {
         if ((flags & GM_GTF_TYPE_MASK) != GM_GTF_PERMIT_ACCESS ||
             (writable && (flags & GM_GTF_READONLY)) ||
-            __atomic_load_n(&e->domid, __ATOMIC_RELAXED) != gt->hdr->backend_domid)
+            __atomic_load_n(&e->domid, __ATOMIC_RELAXED) != gt->backend_domid)
             return -EACCES;
         want = (uint16_t)(flags | GM_GTF_READING | (writable ? GM_GTF_WRITING : 0));
     } while (!__atomic_compare_exchange_n(&e->flags, &flags, want, false, __ATOMIC_ACQ_REL,
@@ -276,11 +302,11 @@ static int map_one_locked(gm_gnttab_emu *gt, uint8_t *at, gm_grant_ref ref, bool
 
     if (err)
         return err;
-    if (frame >= gt->hdr->guest_frames ||
+    if (frame >= gt->guest_frames ||
         mmap(at, EMU_PAGE, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED | MAP_FIXED,
              gt->guest_fd, (off_t)frame * EMU_PAGE) == MAP_FAILED) {
         unpin_locked(gt, ref, writable);
-        return frame >= gt->hdr->guest_frames ? -EINVAL : -errno;
+        return frame >= gt->guest_frames ? -EINVAL : -errno;
     }
     return 0;
 }
@@ -370,7 +396,7 @@ static int emu_copy(void *ctx, gm_domid domid, gm_grant_ref ref, uint32_t offset
     pthread_mutex_unlock(&gt->lock);
     if (err)
         return err;
-    if (frame >= gt->hdr->guest_frames) {
+    if (frame >= gt->guest_frames) {
         n = -1;
         errno = EINVAL;
     } else if (to_grant) {

@@ -11,8 +11,9 @@
  * interleaves what each side does:
  *
  *   granter: grant and end access through the API, raw stores into any
- *            entry field, into the table header, into the backend's active
- *            counts (all in the shared memfd), data writes into its frames;
+ *            entry field, into the table header (before and after the
+ *            backend attached), into the backend's active counts (all in
+ *            the shared memfd), data writes into its frames;
  *   backend: reads and writes within a grant page or across pages, maps and
  *            caches held across operations, mapping-cache invalidations and
  *            flushes.
@@ -25,8 +26,10 @@
  *
  * Checked, besides "no crash, no sanitizer report":
  * - a backend access is GM_OK or GM_ACCESS_ERROR (refused reads give zeros);
- * - nothing outside the table's 16 entries or the guest's 16 frames is ever
- *   served, whatever the granter wrote (header included);
+ * - attach accepts a header exactly when its magic, entry count and guest
+ *   frames fit the two memfds, and the backend keeps what it read then:
+ *   nothing outside the table's entries or the guest's frames is ever
+ *   served, and header stores after attach change nothing at all;
  * - a fresh mapping is made only of an entry that allows it (permit,
  *   grantee, read-only, in range); a cache hit only reuses a mapping the
  *   backend made and did not invalidate since, and never serves a write from
@@ -113,7 +116,11 @@ typedef struct fz {
     shadow sh[MAX_SHADOW];
     bool tampered[NTRACK];     /* in-use flags or active count stored raw */
     bool unknown[NTRACK];      /* touched by a wide access: mappings not tracked */
-    bool header_tampered;
+    bool header_tampered;      /* the entry count changed before attach: the
+                                  backend's active counts are elsewhere */
+    uint16_t backend_domid;    /* the header's, as the backend attached */
+    uint32_t backend_frames;   /* the header's guest frames, likewise */
+    uint32_t backend_nr;       /* and its entry count */
     held_map maps[MAX_HELD];
     held_cache caches[2];
     uint8_t data[3 * PAGE];
@@ -142,26 +149,18 @@ static uint32_t *active(fz *f, uint32_t ref)
     return (uint32_t *)(f->table + TABLE_HDR + NENT * sizeof(gm_grant_entry_v1)) + ref;
 }
 
-static uint16_t header_backend_domid(fz *f)
-{
-    uint16_t d;
-
-    memcpy(&d, f->table + 12, sizeof(d));
-    return d;
-}
-
-/* Would a correct backend map @ref for @is_write now? The bounds are the
- * real ones, whatever the header says. */
+/* Would a correct backend map @ref for @is_write now? The bounds and the
+ * domid are the ones it attached with, whatever the header says now. */
 static bool mappable(fz *f, uint32_t ref, bool is_write)
 {
     gm_grant_entry_v1 e;
 
-    if (ref >= NENT)
+    if (ref >= f->backend_nr)
         return false;
     memcpy(&e, entry(f, ref), sizeof(e));
     return (e.flags & GM_GTF_TYPE_MASK) == GM_GTF_PERMIT_ACCESS &&
-           !(is_write && (e.flags & GM_GTF_READONLY)) && e.domid == header_backend_domid(f) &&
-           e.frame < NFRAMES;
+           !(is_write && (e.flags & GM_GTF_READONLY)) && e.domid == f->backend_domid &&
+           e.frame < f->backend_frames;
 }
 
 static uint64_t maps_done(fz *f)
@@ -182,15 +181,6 @@ static uint32_t ref_arg(uint8_t a)
     return a < 0xe0 ? a % NTRACK : NTRACK + (uint32_t)(a * 37u) % (NREFS - NTRACK);
 }
 
-/* GM_FUZZ_SKIP=gnttab-header: the granter leaves the table header alone
- * (docs/SECURITY.md). */
-static bool skipping(const char *tag)
-{
-    const char *skip = getenv("GM_FUZZ_SKIP");
-
-    return skip && strstr(skip, tag);
-}
-
 /* ---- setup ------------------------------------------------------------ */
 
 static void setup_memory(fz *f, uint8_t pre_off, uint8_t pre_val)
@@ -207,12 +197,30 @@ static void setup_memory(fz *f, uint8_t pre_off, uint8_t pre_val)
     f->table = mmap(NULL, f->table_len, PROT_READ | PROT_WRITE, MAP_SHARED,
                     gm_gnttab_emu_fd(f->granter), 0);
     FUZZ_ASSERT(f->table != MAP_FAILED);
-    if (pre_off < TABLE_HDR && !skipping("gnttab-header")) {
+    if (pre_off < TABLE_HDR) {
         /* A store before the backend attaches: attach must validate. */
+        uint32_t nr;
+
         f->table[pre_off] = pre_val;
-        f->header_tampered = true;
+        memcpy(&nr, f->table + 8, sizeof(nr));
+        f->header_tampered = nr != NENT;
     }
+    memcpy(&f->backend_domid, f->table + 12, sizeof(f->backend_domid));
     f->backend = gm_gnttab_emu_attach(gm_gnttab_emu_fd(f->granter), f->guest_fd);
+}
+
+/* Must attach accept the header as the granter left it? */
+static bool header_valid(fz *f)
+{
+    uint64_t magic, frames;
+    uint32_t nr;
+
+    memcpy(&magic, f->table, sizeof(magic));
+    memcpy(&nr, f->table + 8, sizeof(nr));
+    memcpy(&frames, f->table + 16, sizeof(frames));
+    f->backend_frames = (uint32_t)frames;
+    f->backend_nr = nr;
+    return magic == 0x42415454544e4d47ull && nr && nr <= NENT && frames && frames <= NFRAMES;
 }
 
 static void setup_backend(fz *f, uint8_t cfg)
@@ -283,7 +291,7 @@ static shadow *entry_used(fz *f, uint32_t ref, bool is_write, bool fresh, const 
 {
     shadow *e;
 
-    if (ref >= NENT)
+    if (ref >= f->backend_nr)
         bug("a reference beyond the table was served", ref);
     if (fresh) {
         if (!mappable(f, ref, is_write))
@@ -325,7 +333,7 @@ static void note_evictions(fz *f)
 
 static void check_refused(fz *f, uint32_t ref, bool is_write, const uint8_t *buf, uint32_t len)
 {
-    if (!f->header_tampered && mappable(f, ref, is_write))
+    if (mappable(f, ref, is_write))
         bug("a valid grant was refused", ref);
     for (uint32_t i = 0; !is_write && i < len; i++) {
         if (buf[i])
@@ -367,7 +375,7 @@ static void op_access_wide(fz *f, const uint8_t *a)
     r = gm_as_rw(f->as, dma(ref, off), GM_ATTRS_UNSPECIFIED, f->data, len, is_write);
     if (r != GM_OK && r != GM_ACCESS_ERROR)
         bug("wide access result neither OK nor ACCESS_ERROR", ref);
-    if (r == GM_OK && ref + (off + len - 1) / PAGE >= NENT)
+    if (r == GM_OK && ref + (off + len - 1) / PAGE >= f->backend_nr)
         bug("a wide access beyond the table was served", ref);
     for (uint32_t k = ref; k <= ref + (off + len - 1) / PAGE && k < NTRACK; k++)
         f->unknown[k] = true;
@@ -450,7 +458,7 @@ static void op_cache(fz *f, const uint8_t *a)
         check_refused(f, ref, is_write, NULL, 0);
         return;
     }
-    if (ref >= NENT)
+    if (ref >= f->backend_nr)
         bug("a cache beyond the table was made", ref);
     hc->live = true;
     hc->ref = ref;
@@ -572,13 +580,11 @@ static void op_poke_header(fz *f, const uint8_t *a)
     uint32_t off = a[1] % TABLE_HDR;
     uint32_t v = (uint32_t)a[2] | (uint32_t)a[3] << 8 | (uint32_t)a[4] << 24;
 
-    if (skipping("gnttab-header"))
-        return;
+    /* After attach: the backend must not notice (no checks relaxed). */
     if (a[1] & 0x80)
         memcpy(f->table + (off & ~3u), &v, sizeof(v));
     else
         f->table[off] = a[2];
-    f->header_tampered = true;
 }
 
 static void op_poke_active(fz *f, const uint8_t *a)
@@ -668,9 +674,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f = calloc(1, sizeof(*f));
     FUZZ_ASSERT(f);
     setup_memory(f, data[1], data[2]);
+    if (header_valid(f) != (f->backend != NULL))
+        bug(f->backend ? "attach accepted an invalid header" : "attach refused a valid header", 0);
     if (!f->backend) {
-        /* The header store made the table unusable: attach refused it. */
-        FUZZ_ASSERT(f->header_tampered);
         munmap(f->table, f->table_len);
         gm_gnttab_emu_free(f->granter);
         munmap(f->guest, NFRAMES * PAGE);

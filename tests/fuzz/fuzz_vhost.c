@@ -216,24 +216,11 @@ static int grant_table(front *fr, uint8_t arg)
     return fd;
 }
 
-/* GM_FUZZ_SKIP=blocking-fd: send nonblocking eventfds only; deaf-channel:
- * no socket whose peer never reads (docs/SECURITY.md). */
-static bool skipping(const char *tag)
-{
-    const char *skip = getenv("GM_FUZZ_SKIP");
-
-    return skip && strstr(skip, tag);
-}
-
 static int make_fd(front *fr, input *in)
 {
     uint8_t kind = get8(in), arg = get8(in);
     int fd;
 
-    if (kind % 9 == 2 && skipping("blocking-fd"))
-        kind = 1;
-    if (kind % 9 == 8 && skipping("deaf-channel"))
-        kind = 3;
     switch (kind % 9) {
     case 0:
         fd = memfd_from_input(in, (uint64_t)(1 + arg % 16) * PAGE, arg & 0x80);

@@ -686,13 +686,15 @@ void hs_cases_avail_jump(hs *s)
     bad(s, &q);
 }
 
-/* ---- stalls on untranslatable IOVAs (the "stall" run, not part of the default) ---- */
+/* ---- stalls on untranslatable IOVAs (the "stall" run) ---- */
 
 /*
  * How long one request with untranslatable buffers holds the queue, and how
  * long GET_VRING_BASE takes with such requests queued. Either should be
  * about one miss timeout: the front-end (QEMU) waits for GET_VRING_BASE
- * synchronously, and serves no misses meanwhile.
+ * synchronously, and serves no misses meanwhile. (GET_VRING_BASE used to
+ * hang here: the device's loop kept re-checking a ring that a queue being
+ * stopped would not pop from; see gm_vhost_queue_stopping().)
  */
 void hs_cases_stall(hs *s)
 {

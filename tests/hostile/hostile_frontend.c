@@ -40,9 +40,9 @@
  * memfd and searched for sanitizer reports; the test fails on any.
  *
  * Usage: hostile_frontend PATH-TO-guestmem-vhost-blk [plain|iommu|stall]...
- * (default: plain and iommu; "stall" measures how long requests with
- * untranslatable buffers hold the queue and GET_VRING_BASE, see
- * hs_cases_stall())
+ * (default: all three; "stall" checks that requests with untranslatable
+ * buffers hold the queue, and GET_VRING_BASE with such requests queued
+ * waits, no longer than a bound of the miss timeout, see hs_cases_stall())
  * Environment: HOSTILE_SEED=N replays a run (the seed is printed);
  * HOSTILE_LOG=1 copies the back-end's log to stderr after each run.
  */
@@ -1270,7 +1270,7 @@ int main(int argc, char **argv)
 {
     const char *seed_env = getenv("HOSTILE_SEED");
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : (uint64_t)time(NULL);
-    bool want_plain = argc <= 2, want_iommu = argc <= 2, want_stall = false;
+    bool want_plain = argc <= 2, want_iommu = argc <= 2, want_stall = argc <= 2;
 
     if (argc < 2) {
         fprintf(stderr, "usage: %s PATH-TO-guestmem-vhost-blk [plain|iommu|stall]...\n", argv[0]);

@@ -4,7 +4,8 @@
  * revocation refused while mapped, read-only grants), grant regions in an
  * address space at 1 << 63 reached through the mapping cache, a granter in
  * a second process, a hostile granter rewriting entries under the backend,
- * and the libxengnttab provider failing cleanly where there is no Xen.
+ * a granter rewriting the table header after the backend attached, and the
+ * libxengnttab provider failing cleanly where there is no Xen.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -220,7 +221,7 @@ static void test_granter_in_second_process(void)
 
 typedef struct hostile {
     gm_gnttab_emu *gt;
-    volatile int stop;
+    int stop;                     /* atomic: set by the main thread */
 } hostile;
 
 /* A granter that ignores the protocol: rewrites entries at random. */
@@ -229,7 +230,7 @@ static void *hostile_granter(void *arg)
     hostile *h = arg;
     unsigned int seed = 7;
 
-    while (!h->stop) {
+    while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
         gm_grant_ref ref = (seed = seed * 1103515245u + 12345u) >> 16 & 7;
         gm_grant_entry_v1 e;
 
@@ -252,7 +253,7 @@ static void test_hostile_granter(void)
 
     fixture_init(&fx, 2 * PAGE, 1);
     h.gt = fx.gt;
-    h.stop = 0;
+    __atomic_store_n(&h.stop, 0, __ATOMIC_RELAXED);
     pthread_create(&t, NULL, hostile_granter, &h);
     for (int i = 0; i < 20000; i++) {
         uint8_t buf[32];
@@ -267,12 +268,149 @@ static void test_hostile_granter(void)
         if (i % 1000 == 0)
             gm_mapcache_invalidate(fx.mc, fx.grants, 0, 8 * PAGE);
     }
-    h.stop = 1;
+    __atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
     gm_mapcache_flush(fx.mc);
     for (gm_grant_ref r = 0; r < 8; r++)
         gm_gnttab_emu_end_access(fx.gt, r);
     printf("# hostile granter: %u ok, %u refused\n", ok, refused);
+    fixture_fini(&fx);
+}
+
+/* Offsets in the table memfd's header (gnttab_emu.c's emu_header). */
+#define HDR_NR_ENTRIES 8
+#define HDR_BACKEND_DOMID 12
+#define HDR_GUEST_FRAMES 16
+#define HDR_BYTES 64u
+
+/* Store @len bytes at @off of the header: attach must refuse it; then
+ * restore the header as it was. */
+static void attach_refused(fixture *fx, uint8_t *table, size_t off, const void *val, size_t len,
+                           const char *what)
+{
+    uint8_t saved[8];
+
+    memcpy(saved, table + off, len);
+    memcpy(table + off, val, len);
+    errno = 0;
+    CHECK(!gm_gnttab_emu_attach(gm_gnttab_emu_fd(fx->gt), fx->guest_fd) && errno == EINVAL,
+          "attach refuses %s", what);
+    memcpy(table + off, saved, len);
+}
+
+/*
+ * The header lives in the memfd the granter writes. The backend takes entry
+ * count, guest frames and its domid once, at attach, and checks them there:
+ * a granter that raises them afterwards gets beyond-range references and
+ * frames refused (before, the backend mapped past the end of the guest
+ * memfd and the access was a SIGBUS, or took active counts and memory past
+ * the table for grant entries).
+ */
+static void test_header_rewritten_after_attach(void)
+{
+    const uint32_t big_region = 8 * NREFS;   /* references the region covers */
+    size_t tlen = HDR_BYTES + NREFS * (sizeof(gm_grant_entry_v1) + sizeof(uint32_t));
+    gm_mapcache_config cfg = { 0, 1, false };
+    gm_grant_entry_v1 forged = { GM_GTF_PERMIT_ACCESS, BACKEND, 3 };
+    uint32_t nr = 4 * NREFS, v32;
+    uint64_t frames = 1u << 20;
+    uint16_t domid = 99;
+    gm_gnttab_emu *backend;
+    gm_grant_provider prov;
+    gm_mapcache *mc;
+    gm_region *root, *grants;
+    uint8_t *table, buf[16];
+    uint64_t len;
+    fixture fx;
+    gm_as *as;
+    gm_system *sys;
+
+    fixture_init(&fx, 0, 1);
+    table = mmap(NULL, tlen, PROT_READ | PROT_WRITE, MAP_SHARED, gm_gnttab_emu_fd(fx.gt), 0);
+    CHECK(table != MAP_FAILED, "granter's view of the table");
+
+    /* Attach validates: more frames than the guest fd has, more entries
+     * than the table memfd holds, no frames at all: refused. */
+    attach_refused(&fx, table, HDR_GUEST_FRAMES, &frames, sizeof(frames),
+                   "guest frames beyond the guest fd");
+    attach_refused(&fx, table, HDR_NR_ENTRIES, &nr, sizeof(nr),
+                   "more entries than the table holds");
+    attach_refused(&fx, table, HDR_GUEST_FRAMES, &(uint64_t){ 0 }, sizeof(frames),
+                   "no guest frames");
+    v32 = NREFS;
+
+    /* A backend in the vhost-user shape: attached, owning provider, a grant
+     * region larger than the table (its size comes from the front-end). */
+    backend = gm_gnttab_emu_attach(gm_gnttab_emu_fd(fx.gt), fx.guest_fd);
+    CHECK(backend, "attach");
+    prov = gm_gnttab_emu_provider_owning(backend);
+    mc = gm_mapcache_new(&cfg);
+    sys = gm_system_new(0);
+    gm_system_set_log(sys, quiet, NULL, false);
+    root = gm_region_new_container(sys, "dma", GM_SIZE_2_64);
+    grants = gm_grant_region_new(mc, sys, "grants", &prov, GUEST, big_region);
+    CHECK(grants && gm_region_add_subregion(root, GM_GRANT_DMA_BASE, grants) == 0, "region");
+    as = gm_as_new(sys, root, "dma");
+
+    memset(fx.guest + 3 * PAGE, 0x33, PAGE);
+    CHECK(gm_gnttab_emu_grant(fx.gt, 10, BACKEND, 3, false) == 0, "grant ref 10");
+    CHECK(gm_as_read(as, dma(10, 0), GM_ATTRS_UNSPECIFIED, buf, 16) == GM_OK && buf[0] == 0x33,
+          "a valid grant is served");
+
+    /* The granter raises all three fields after attach. */
+    memcpy(table + HDR_GUEST_FRAMES, &frames, sizeof(frames));
+    memcpy(table + HDR_NR_ENTRIES, &nr, sizeof(nr));
+    memcpy(table + HDR_BACKEND_DOMID, &domid, sizeof(domid));
+
+    /* Its own API keeps the limits it created the table with. */
+    CHECK(gm_gnttab_emu_grant(fx.gt, NREFS, BACKEND, 3, false) == -EINVAL, "granter: ref");
+    CHECK(gm_gnttab_emu_grant(fx.gt, 2, BACKEND, GUEST_PAGES, false) == -EINVAL,
+          "granter: frame");
+
+    /* A frame past the end of the guest memfd: refused, not a SIGBUS. */
+    memcpy(table + HDR_BYTES + 2 * sizeof(gm_grant_entry_v1),
+           &(gm_grant_entry_v1){ GM_GTF_PERMIT_ACCESS, BACKEND, GUEST_PAGES + 100 },
+           sizeof(gm_grant_entry_v1));
+    CHECK(gm_as_read(as, dma(2, 0), GM_ATTRS_UNSPECIFIED, buf, 16) == GM_ACCESS_ERROR,
+          "frame beyond the guest refused");
+    len = PAGE;
+    CHECK(!gm_as_map(as, dma(2, 0), &len, false, GM_ATTRS_UNSPECIFIED), "not mapped either");
+    CHECK(prov.ops->copy(prov.ctx, GUEST, 2, 0, buf, 16, false) == -EINVAL,
+          "grant copy refuses the frame");
+
+    /* Forged entries where the active counts are (ref NREFS, over the
+     * counts of refs 0 and 1, unused here) and past the table's mapping
+     * (ref 3 * NREFS): refused, nothing written there. */
+    memcpy(table + HDR_BYTES + NREFS * sizeof(gm_grant_entry_v1), &forged, sizeof(forged));
+    CHECK(gm_as_read(as, dma(NREFS, 0), GM_ATTRS_UNSPECIFIED, buf, 16) == GM_ACCESS_ERROR,
+          "reference in the active counts refused");
+    CHECK(memcmp(table + HDR_BYTES + NREFS * sizeof(gm_grant_entry_v1), &forged,
+                 sizeof(forged)) == 0, "the forged entry was not pinned");
+    CHECK(gm_as_write(as, dma(3 * NREFS, 0), GM_ATTRS_UNSPECIFIED, "x", 1) == GM_ACCESS_ERROR,
+          "reference past the table refused");
+    CHECK(gm_as_read(as, dma(big_region - 1, 0), GM_ATTRS_UNSPECIFIED, buf, 16) ==
+              GM_ACCESS_ERROR, "last reference of the region refused");
+    CHECK(prov.ops->copy(prov.ctx, GUEST, 5 * NREFS, 0, buf, 16, false) == -EINVAL,
+          "grant copy refuses the reference");
+
+    /* The backend's domid stays the one it attached with. */
+    CHECK(gm_gnttab_emu_grant(fx.gt, 4, 99, 3, false) == 0, "grant to the header's domid");
+    CHECK(gm_as_read(as, dma(4, 0), GM_ATTRS_UNSPECIFIED, buf, 16) == GM_ACCESS_ERROR,
+          "a grant to another domain is still refused");
+    CHECK(gm_gnttab_emu_grant(fx.gt, 5, BACKEND, 3, true) == 0, "grant ref 5");
+    CHECK(gm_as_read(as, dma(5, 0), GM_ATTRS_UNSPECIFIED, buf, 16) == GM_OK && buf[0] == 0x33,
+          "grants to the backend still work");
+
+    gm_as_free(as);
+    gm_region_unref(grants);
+    gm_region_unref(root);
+    gm_system_free(sys);
+    gm_mapcache_free(mc);
+    /* Restore the header for fixture_fini (the granter's limits are its own). */
+    memcpy(table + HDR_NR_ENTRIES, &v32, sizeof(v32));
+    memset(table + HDR_BYTES + NREFS * sizeof(gm_grant_entry_v1), 0,
+           NREFS * sizeof(uint32_t));
+    munmap(table, tlen);
     fixture_fini(&fx);
 }
 
@@ -298,6 +436,7 @@ int main(void)
     RUN(test_eviction_small_budget);
     RUN(test_granter_in_second_process);
     RUN(test_hostile_granter);
+    RUN(test_header_rewritten_after_attach);
     RUN(test_xen_provider_without_xen);
     return 0;
 }

@@ -40,6 +40,22 @@
  * device write must fail with VIRTIO_BLK_S_IOERR without touching guest
  * memory, and the device must go on serving.
  *
+ * Hostile grants mid-request: with the back-end process stopped (SIGSTOP,
+ * so the order is certain), requests are made available (descriptors and
+ * avail index published) and only then does the granter revoke a data
+ * grant (of a READ and of a WRITE), re-grant a READ's data read-only,
+ * revoke a header grant or revoke the status grant; then the back-end is
+ * continued and kicked. Each such request must complete with
+ * VIRTIO_BLK_S_IOERR without touching the buffer (or, for a data grant the
+ * device would have written, without touching guest memory), and a normal
+ * request published right after it must be served with its data checked.
+ * A request whose status grant was revoked cannot be given a status: it
+ * must come back in the used ring with length 0, the status byte untouched.
+ * And while the back-end holds a grant mapped mid-request (caught with
+ * GTF_reading set and the back-end stopped), end of access must be refused
+ * with -EBUSY and leave the entry intact; once the request completed it
+ * must succeed.
+ *
  * Revocation: after each completion the driver ends access to the request's
  * grants, as Linux's xen_grant_dma_unmap_page() does (which marks the device
  * broken if one is still in use). Grants still mapped by the back-end are
@@ -116,6 +132,7 @@ typedef struct rq {
     uint32_t ctl_frame;
     uint8_t want_status;
     bool data_ungranted;        /* data references deliberately not granted (or revoked) */
+    bool status_lost;           /* status grant revoked: used len 0, no status written */
     uint8_t *payload;           /* linear data: what was written / what was read */
     const char *what;           /* names the case in messages, if set */
     int head;
@@ -144,6 +161,8 @@ typedef struct run {
     gm_grant_ref recycle_ref;   /* a write's data ref, revoked at completion */
     const char *reuse_note;
     unsigned int held_idle, held_stopped, held_exit;
+    unsigned int hostile_requests, status_lost;
+    unsigned int held_refusals, held_attempts;
     unsigned long long backend_requests, backend_errors;
 } run;
 
@@ -570,6 +589,21 @@ static void finish(run *r, rq *q, const char *batch)
     const char *what = q->what ? q->what : batch;
     uint8_t status = xg_frame(&r->g, q->ctl_frame)[STATUS_OFFSET];
 
+    if (q->status_lost) {
+        /* Nowhere to put a status: the element comes back with length 0
+         * and the status byte as the driver left it; the data buffers are
+         * undefined (the driver must treat the request as failed). */
+        CHECK(q->used_len == 0, "%s: used len %u, want 0", what, q->used_len);
+        CHECK(status == 0xff, "%s: status byte 0x%02x written through a revoked grant", what,
+              status);
+        for (unsigned int i = 0; i < q->ndata; i++)
+            xg_buf_unmap(&r->g, &q->data[i]);
+        xg_buf_unmap(&r->g, &q->hdr);
+        xg_buf_unmap(&r->g, &q->status);
+        r->requests++;
+        r->status_lost++;
+        return;
+    }
     CHECK(status == q->want_status, "%s: %s sector %" PRIu64 " len %u: status %u, want %u", what,
           type_name(q->type), q->sector, q->len, status, q->want_status);
     CHECK(q->used_len == expected_used_len(q), "%s: used len %u, want %u", what, q->used_len,
@@ -831,6 +865,248 @@ static void t_refusals(run *r)
         rq_free(&q[i]);
 }
 
+/* ---- hostile grants mid-request ------------------------------------------ */
+
+/* Stop the back-end process and wait until it is stopped: from here until
+ * backend_resume() it reads nothing, so what the granter does now happens
+ * after whatever the back-end last saw and before whatever it sees next. */
+static void backend_pause(run *r)
+{
+    int status = 0;
+    pid_t p;
+
+    CHECK(kill(r->child, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+    do
+        p = waitpid(r->child, &status, WUNTRACED);
+    while (p < 0 && errno == EINTR);
+    CHECK(p == r->child && WIFSTOPPED(status), "back-end did not stop (status 0x%x)", status);
+}
+
+static void backend_resume(run *r)
+{
+    CHECK(kill(r->child, SIGCONT) == 0, "SIGCONT: %s", strerror(errno));
+}
+
+static void end_access_ok(run *r, gm_grant_ref ref, const char *what)
+{
+    int err = gm_gnttab_emu_end_access(r->g.gt, ref);
+
+    CHECK(err == 0, "%s: end access of ref %u: %s", what, ref, strerror(-err));
+}
+
+/* What the granter does to a request after it became available. */
+typedef enum hostile_change {
+    REVOKE_DATA,                /* end access to every data grant */
+    DATA_READONLY,              /* end access, grant again read-only */
+    REVOKE_HEADER,              /* end access to the header's grant */
+    REVOKE_STATUS,              /* end access to the status byte's grant */
+} hostile_change;
+
+static void apply_change(run *r, rq *q, hostile_change c)
+{
+    xg_buf *d = &q->data[0];
+
+    switch (c) {
+    case REVOKE_DATA:
+        for (unsigned int i = 0; i < d->npages; i++)
+            end_access_ok(r, d->first_ref + i, q->what);
+        q->data_ungranted = true;
+        q->want_status = BLK_S_IOERR;
+        break;
+    case DATA_READONLY:
+        for (unsigned int i = 0; i < d->npages; i++) {
+            end_access_ok(r, d->first_ref + i, q->what);
+            CHECK(gm_gnttab_emu_grant(r->g.gt, d->first_ref + i, BACKEND_DOMID, d->frames[i],
+                                      true) == 0,
+                  "%s: re-grant ref %u read-only", q->what, d->first_ref + i);
+        }
+        d->readonly = true;
+        q->want_status = BLK_S_IOERR;
+        break;
+    case REVOKE_HEADER:
+        end_access_ok(r, q->hdr.first_ref, q->what);
+        q->want_status = BLK_S_IOERR;
+        break;
+    case REVOKE_STATUS:
+        end_access_ok(r, q->status.first_ref, q->what);
+        q->status_lost = true;
+        break;
+    }
+}
+
+/*
+ * Make @bad and then @good available with the back-end stopped, apply
+ * @change to @bad's grants, then let the back-end go and kick: @bad was
+ * certainly available before its grants changed, and the back-end had not
+ * looked at it yet.
+ */
+static void run_changed(run *r, rq *bad, hostile_change change, rq *good)
+{
+    rq *ptrs[2] = { bad, good };
+
+    backend_pause(r);
+    submit_one(r, bad);
+    submit_one(r, good);
+    xg_ring_publish(&r->ring);
+    apply_change(r, bad, change);
+    backend_resume(r);
+    kick(r);
+    wait_batch(r, ptrs, 2);
+    finish(r, bad, "hostile");
+    finish(r, good, "after a hostile request");
+    r->batches++;
+    r->hostile_requests++;
+}
+
+#define HOSTILE_SECTOR 9000u
+#define HOSTILE_LEN (4 * SECTOR)
+
+/* A normal READ of the hostile sectors, checked against what was written. */
+static void rq_read_check(run *r, rq *q, const char *what)
+{
+    rq_init(r, q, BLK_T_IN, HOSTILE_SECTOR, HOSTILE_LEN);
+    rq_data_simple(r, q, 64);
+    rq_poison_read(r, q);
+    q->what = what;
+}
+
+static void t_hostile_midrequest(run *r)
+{
+    static const struct {
+        uint32_t type, len, offset;
+        hostile_change change;
+        const char *what, *next;
+    } cases[] = {
+        /* (a) a data grant revoked; for the WRITE the READ after it shows
+         * the disk unchanged */
+        { BLK_T_IN, HOSTILE_LEN, 200, REVOKE_DATA,
+          "READ into a grant revoked after it was made available",
+          "READ after a READ into a revoked grant" },
+        { BLK_T_OUT, HOSTILE_LEN, 0, REVOKE_DATA,
+          "WRITE from a grant revoked after it was made available",
+          "READ of what the revoked WRITE must not have written" },
+        /* (b) a READ's data grant made read-only: the device would have to
+         * write into it; guest memory stays poisoned */
+        { BLK_T_IN, 2 * XG_PAGE, 0, DATA_READONLY,
+          "READ into a grant made read-only after it was made available",
+          "READ after a READ into a grant made read-only" },
+        /* the header's grant revoked: the device cannot tell what to do */
+        { BLK_T_OUT, HOSTILE_LEN, 0, REVOKE_HEADER,
+          "WRITE whose header grant was revoked after it was made available",
+          "READ of what the header-revoked WRITE must not have written" },
+        /* the status byte's grant revoked: no status can be given */
+        { BLK_T_IN, HOSTILE_LEN, 0, REVOKE_STATUS,
+          "READ whose status grant was revoked after it was made available",
+          "READ after a request without a status" },
+    };
+    rq w, bad, good;
+
+    /* Known data where the hostile requests point. */
+    rq_init(r, &w, BLK_T_OUT, HOSTILE_SECTOR, HOSTILE_LEN);
+    rq_data_simple(r, &w, 0);
+    rq_fill_write(r, &w);
+    run_single(r, &w, "write before the hostile requests");
+    rq_free(&w);
+
+    for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rq_init(r, &bad, cases[i].type, HOSTILE_SECTOR, cases[i].len);
+        rq_data_simple(r, &bad, cases[i].offset);
+        if (cases[i].type == BLK_T_OUT)
+            rq_fill_write(r, &bad);
+        else
+            rq_poison_read(r, &bad);
+        bad.what = cases[i].what;
+        rq_read_check(r, &good, cases[i].next);
+        run_changed(r, &bad, cases[i].change, &good);
+        rq_free(&bad);
+        rq_free(&good);
+    }
+}
+
+#define HELD_SEGS MAX_DATA_SEGS
+#define HELD_PAGES (HELD_SEGS * XG_MAX_BUF_PAGES)     /* 2 MiB */
+#define HELD_ATTEMPTS 50u
+
+/*
+ * Xen's rule, seen from the granter: while the back-end has a grant mapped
+ * (GTF_reading set), end of access fails and leaves the entry as it was;
+ * once the request completed it succeeds. A 2 MiB READ (8 descriptors of 64
+ * grant pages) keeps its grants mapped for a while (512 page mappings, the
+ * copy, 512 unmappings): the driver waits for GTF_reading on the first
+ * data reference and stops the back-end there. A try that comes too late
+ * (the mapping already dropped) is repeated, with the same frames and the
+ * same references granted again (as Linux recycles them).
+ */
+static void t_revoke_while_held(run *r)
+{
+    uint32_t frame0 = xg_alloc_frames(&r->g, HELD_PAGES);
+    gm_grant_ref ref0 = xg_alloc_refs(&r->g, HELD_PAGES);
+
+    for (unsigned int attempt = 0; attempt < HELD_ATTEMPTS && !r->held_refusals; attempt++) {
+        int64_t deadline;
+        gm_grant_entry_v1 e;
+        rq q, *qp = &q;
+        bool stopped = false;
+
+        rq_init(r, &q, BLK_T_IN, 4096, HELD_PAGES * XG_PAGE);
+        for (unsigned int k = 0; k < HELD_SEGS; k++) {
+            xg_buf *b = &q.data[q.ndata++];
+
+            *b = (xg_buf){ .first_ref = ref0 + k * XG_MAX_BUF_PAGES, .npages = XG_MAX_BUF_PAGES,
+                           .len = XG_MAX_BUF_PAGES * XG_PAGE, .mapped = true };
+            b->dma = xg_dma(b->first_ref, 0);
+            for (unsigned int i = 0; i < XG_MAX_BUF_PAGES; i++) {
+                b->frames[i] = frame0 + k * XG_MAX_BUF_PAGES + i;
+                CHECK(gm_gnttab_emu_grant(r->g.gt, b->first_ref + i, BACKEND_DOMID, b->frames[i],
+                                          false) == 0, "grant ref %u", b->first_ref + i);
+                r->g.granted++;
+            }
+        }
+        rq_poison_read(r, &q);
+        q.what = "READ whose grant the granter tries to revoke while it is mapped";
+        submit_one(r, &q);
+        xg_ring_publish(&r->ring);
+        kick(r);
+        r->held_attempts++;
+        deadline = now_ms() + WAIT_MS;
+        while (xg_ring_used_idx(&r->ring) == r->ring.last_used && now_ms() < deadline) {
+            gm_gnttab_emu_entry(r->g.gt, ref0, &e);
+            if (e.flags & GM_GTF_READING) {
+                backend_pause(r);
+                stopped = true;
+                break;
+            }
+        }
+        if (stopped) {
+            gm_gnttab_emu_entry(r->g.gt, ref0, &e);
+            if (e.flags & GM_GTF_READING) {
+                int err = gm_gnttab_emu_end_access(r->g.gt, ref0);
+                gm_grant_entry_v1 after;
+
+                CHECK(err == -EBUSY, "end access of ref %u while the back-end maps it: %d, "
+                      "want -EBUSY", ref0, err);
+                gm_gnttab_emu_entry(r->g.gt, ref0, &after);
+                CHECK(after.flags == e.flags && after.domid == e.domid &&
+                          after.frame == e.frame,
+                      "a refused end of access changed ref %u", ref0);
+                r->held_refusals++;
+            }
+            backend_resume(r);
+        }
+        wait_batch(r, &qp, 1);
+        /* Completed: the back-end let go of the grants before it said so. */
+        for (unsigned int k = 0; k < q.ndata; k++) {
+            for (unsigned int i = 0; i < q.data[k].npages; i++)
+                end_access_ok(r, q.data[k].first_ref + i, "after completion");
+        }
+        finish(r, &q, "held READ");
+        rq_free(&q);
+        r->batches++;
+    }
+    CHECK(r->held_refusals, "never caught the back-end with a data grant mapped in %u tries",
+          HELD_ATTEMPTS);
+}
+
 static void t_flush_and_id(run *r)
 {
     rq q[2];
@@ -944,6 +1220,8 @@ static void run_one(run *r, const char *exe, uint64_t seed)
     t_multi_desc(r);
     t_write_rw_grant(r);
     t_refusals(r);
+    t_hostile_midrequest(r);
+    t_revoke_while_held(r);
     t_flush_and_id(r);
     t_random_io(r, 2, 40, 8);           /* many small requests: the ring wraps */
     t_ref_reuse(r);
@@ -962,9 +1240,13 @@ static void run_one(run *r, const char *exe, uint64_t seed)
     parse_backend_totals(r);
     dump_backend_log(r, "run complete", false);
     CHECK(r->held_exit == 0, "%u grants still mapped after the back-end exited", r->held_exit);
-    CHECK(r->backend_requests == r->requests && r->backend_errors == r->failures_expected,
-          "back-end counted %llu requests, %llu errors; the driver %u and %u",
-          r->backend_requests, r->backend_errors, r->requests, r->failures_expected);
+    /* A request without a status may count as an error or not: the driver
+     * cannot tell, and the back-end's count is its own business. */
+    CHECK(r->backend_requests == r->requests && r->backend_errors >= r->failures_expected &&
+              r->backend_errors <= r->failures_expected + r->status_lost,
+          "back-end counted %llu requests, %llu errors; the driver %u and %u (+%u without a "
+          "status)", r->backend_requests, r->backend_errors, r->requests, r->failures_expected,
+          r->status_lost);
 
     printf("xenfe: run %s (no-advance flag 0x%x%s): %u requests in %u batches (%u expected "
            "IOERR), %" PRIu64 " bytes written, %" PRIu64 " bytes read, %u calls, %lld ms\n",
@@ -978,6 +1260,10 @@ static void run_one(run *r, const char *exe, uint64_t seed)
            "back-end exited; scattered-frame checks %u; recycled ref: %s\n",
            r->held_idle, IDLE_WAIT_MS, r->held_stopped, r->held_exit, r->scattered_checked,
            r->reuse_note);
+    printf("xenfe:   hostile mid-request: %u requests whose grants changed after they were "
+           "made available (%u without a status); revocation refused while mapped %u time(s) "
+           "in %u tries\n",
+           r->hostile_requests, r->status_lost, r->held_refusals, r->held_attempts);
     if (nheld_data) {
         printf("xenfe:   FINDING: the back-end keeps grant mappings of completed requests: "
                "%u references could not be revoked while the device was idle (a Linux guest "
