@@ -32,24 +32,23 @@
 
 #include "virtio/virtq_int.h"
 
-
-/* Read descriptor @i of @table into @d (one 16-byte read, then decode). */
-static gm_result desc_read(virtq_area *table, uint32_t i, virtq_desc *d)
+gm_result virtq_desc_read(virtq_area *table, uint32_t i, virtq_desc *d, bool packed)
 {
     uint8_t raw[VIRTQ_DESC_SIZE];
     gm_result r = virtq_area_read(table, (uint64_t)i * VIRTQ_DESC_SIZE, raw, sizeof(raw));
     uint64_t addr;
     uint32_t len;
-    uint16_t flags, next;
+    uint16_t at12, at14;
 
     memcpy(&addr, raw, 8);
     memcpy(&len, raw + 8, 4);
-    memcpy(&flags, raw + 12, 2);
-    memcpy(&next, raw + 14, 2);
+    memcpy(&at12, raw + 12, 2);
+    memcpy(&at14, raw + 14, 2);
     d->addr = virtq_le64(addr);
     d->len = virtq_le32(len);
-    d->flags = virtq_le16(flags);
-    d->next = virtq_le16(next);
+    /* split: flags, next; packed: id, flags */
+    d->flags = virtq_le16(packed ? at14 : at12);
+    d->next = virtq_le16(packed ? at12 : at14);
     return r;
 }
 
@@ -144,7 +143,7 @@ static int chain_walk_table(chain_walk *w, virtq_area *table, uint32_t n, uint16
         if (count == n)
             return virtq_chain_fail(w, -ELOOP, indirect ? "indirect chain loops"
                                                   : "chain longer than the queue");
-        if (desc_read(table, i, &d) != GM_OK)
+        if (virtq_desc_read(table, i, &d, false) != GM_OK)
             return virtq_chain_fail(w, -EFAULT, indirect ? "indirect descriptor unreadable"
                                                    : "descriptor unreadable");
         if ((d.flags & VIRTQ_DESC_F_INDIRECT) && indirect)

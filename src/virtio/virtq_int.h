@@ -117,6 +117,8 @@ typedef struct chain_walk {
     uint64_t total;
 } chain_walk;
 
+/* Descriptor @i of @table, one 16-byte read, decoded for either layout. */
+gm_result virtq_desc_read(virtq_area *table, uint32_t i, virtq_desc *d, bool packed);
 int virtq_chain_read(gm_virtq *vq, uint16_t head, gm_virtq_elem *elem);
 void virtq_chain_begin(chain_walk *w, gm_virtq *vq, gm_virtq_elem *elem, uint16_t head);
 /* Validate @d and append it to the element (breaks the queue on error). */

@@ -59,26 +59,6 @@ static bool desc_available(uint16_t flags, bool wrap)
     return !!(flags & PACKED_F_AVAIL) == wrap && !!(flags & PACKED_F_USED) != wrap;
 }
 
-/* Read packed descriptor @i of @table (one 16-byte read); d->next is its id. */
-static gm_result packed_desc_read(virtq_area *table, uint32_t i, virtq_desc *d)
-{
-    uint8_t raw[VIRTQ_DESC_SIZE];
-    gm_result r = virtq_area_read(table, (uint64_t)i * VIRTQ_DESC_SIZE, raw, sizeof(raw));
-    uint64_t addr;
-    uint32_t len;
-    uint16_t id, flags;
-
-    memcpy(&addr, raw, 8);
-    memcpy(&len, raw + PACKED_OFF_LEN, 4);
-    memcpy(&id, raw + PACKED_OFF_ID, 2);
-    memcpy(&flags, raw + PACKED_OFF_FLAGS, 2);
-    d->addr = virtq_le64(addr);
-    d->len = virtq_le32(len);
-    d->next = virtq_le16(id);
-    d->flags = virtq_le16(flags);
-    return r;
-}
-
 int virtq_packed_has_work(gm_virtq *vq)
 {
     uint16_t flags;
@@ -103,7 +83,7 @@ static int packed_indirect(chain_walk *w, const virtq_desc *d)
     for (uint32_t i = 0; i < n && !ret; i++) {
         virtq_desc e;
 
-        if (packed_desc_read(&table, i, &e) != GM_OK)
+        if (virtq_desc_read(&table, i, &e, true) != GM_OK)
             ret = virtq_chain_fail(w, -EFAULT, "indirect descriptor unreadable");
         else if (e.flags & VIRTQ_DESC_F_INDIRECT)
             ret = virtq_chain_fail(w, -EINVAL, "INDIRECT inside an indirect table");
@@ -130,7 +110,7 @@ static int packed_chain_read(gm_virtq *vq, gm_virtq_elem *elem, uint16_t *pos, b
     for (*count = 0;; (*count)++) {
         if (*count == vq->size)
             return virtq_chain_fail(&w, -ELOOP, "chain longer than the queue");
-        if (packed_desc_read(&vq->desc, *pos, &d) != GM_OK)
+        if (virtq_desc_read(&vq->desc, *pos, &d, true) != GM_OK)
             return virtq_chain_fail(&w, -EFAULT, "descriptor unreadable");
         if (!*count && !desc_available(d.flags, *wrap))
             return virtq_chain_fail(&w, -EINVAL, "head descriptor changed while read");

@@ -352,9 +352,10 @@ def virtq_seeds():
     s['grant-readonly'] = virtq_input(two, placement=0x30,
                                       grants=[(5, i) for i in range(16)])
     s['set-base'] = virtq_input(two, actions=[(0, 2, 0, 0, 0xff, 0xff), (1, 11, 0, 0, 0, 0)])
-    # Packed layout (header byte 1 bit 5): descriptors {addr, len, id, flags}
-    # made available with the driver's wrap counter 1 (AVAIL set, USED clear).
-    avail = 1 << 7
+    # Packed layout (header byte 1 bit 5): descriptors {addr, len, id, flags}.
+    # The starting index 0 is position 0 with wrap counter 0, so a descriptor
+    # is available with AVAIL clear and USED set.
+    avail = 1 << 15
     pk = lambda i, a, n, idn, f: (VQ_DESC + 16 * i, u64(a) + u32(n) + u16(idn) + u16(f | avail))
     s['packed-chain'] = virtq_input([], hflags=32 | 2, extra=[
         pk(0, 0x1000, 0x100, 0, F_NEXT), pk(1, 0x2000, 0x200, 3, F_WRITE),
