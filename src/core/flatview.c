@@ -46,7 +46,7 @@ typedef struct render_range {
  *   level would otherwise double the work at each of the 128 levels.
  * Real trees follow each alias once per path to it, far below the budget.
  */
-#define GM_RENDER_MAX_ALIAS_HOPS (1u << 20)
+#define GM_RENDER_MAX_ALIAS_HOPS (1u << 16)
 
 typedef struct alias_visit {
     const gm_region *alias;
