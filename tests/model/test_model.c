@@ -1070,6 +1070,7 @@ static gm_region *create_iommu(int i, rm_u128 size, uint32_t id)
     struct slot *sl = &T.s[i];
     struct iommu *io = calloc(1, sizeof(*io));
     unsigned int r = rn(100), shift = r < 75 ? 12 : r < 85 ? 13 : 16;
+    gm_iommu_config io_cfg;
     uint64_t npages;
     gm_region *mr;
 
@@ -1092,7 +1093,12 @@ static gm_region *create_iommu(int i, rm_u128 size, uint32_t id)
     rm_iommu_setup(&T.m, i, shift, npages);
     for (uint64_t k = 0; k < npages; k++)
         iommu_randomize(i, k);
-    mr = gm_region_new_iommu(T.sys, sl->name, api_size(size), &io->ops, io);
+    /* One region in three gets a tiny IOTLB (1 to 16 slots), where fills,
+     * collisions and invalidations meet on the same slots; the others the
+     * default for their size. Chosen from @i, not drawn, so that the
+     * random sequence of a seed stays the same. */
+    io_cfg.iotlb_slots = i % 3 ? 0 : 1u << (i % 5);
+    mr = gm_region_new_iommu_config(T.sys, sl->name, api_size(size), &io->ops, io, &io_cfg);
     if (mr && chance(50)) {
         uint64_t span = (uint64_t)(size > ((rm_u128)npages << shift) ? (rm_u128)npages << shift : size);
 
