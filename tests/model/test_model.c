@@ -1322,8 +1322,6 @@ static uint64_t pick_addr(int a, uint64_t len)
  *                    of the IOMMU's flat range (asks only for what stays in it)
  *   mc-batch         mapping caches that map batches of pages (batch_pages 1)
  *   cache-ro-iommu   cache stores through a read-only view of an IOMMU
- *   cache-ro-deep    write caches through a read-only view of an IOMMU (what
- *                    lies behind it is translated and mapped for writing)
  *   mc-destroy-race  a mapping-cache region freed (on the RCU thread) while
  *                    the test thread unmaps entries it took from the cache:
  *                    wait for the free (gm_system_drain) after dropping one
@@ -2224,10 +2222,6 @@ static void op_cache(void)
     opdesc("cache %s addr=0x%" PRIx64 " len=%" PRIu64 " %s", as_name[a], addr, len,
            is_write ? "write" : "read");
     rm_translate(&T.m, a, addr, RM_X_CACHE, is_write, &cm.x0);
-    if (cm.x0.ro_crossed && skipping("cache-ro-deep")) {
-        cm.is_write = is_write = false;
-        rm_translate(&T.m, a, addr, RM_X_CACHE, is_write, &cm.x0);
-    }
     if (cm.x0.depth && !cm.x0.fault && skipping("iommu-range"))
         len = same_target_run(a, addr, len, RM_X_CACHE, is_write, &cm.x0);
     leaf = cm.x0.fault ? RM_NONE : cm.x0.hit.leaf;
