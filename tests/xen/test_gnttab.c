@@ -220,7 +220,7 @@ static void test_granter_in_second_process(void)
 
 typedef struct hostile {
     gm_gnttab_emu *gt;
-    volatile int stop;
+    int stop;                     /* atomic */
 } hostile;
 
 /* A granter that ignores the protocol: rewrites entries at random. */
@@ -229,7 +229,7 @@ static void *hostile_granter(void *arg)
     hostile *h = arg;
     unsigned int seed = 7;
 
-    while (!h->stop) {
+    while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
         gm_grant_ref ref = (seed = seed * 1103515245u + 12345u) >> 16 & 7;
         gm_grant_entry_v1 e;
 
@@ -267,7 +267,7 @@ static void test_hostile_granter(void)
         if (i % 1000 == 0)
             gm_mapcache_invalidate(fx.mc, fx.grants, 0, 8 * PAGE);
     }
-    h.stop = 1;
+    __atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
     gm_mapcache_flush(fx.mc);
     for (gm_grant_ref r = 0; r < 8; r++)
