@@ -19,8 +19,10 @@
  * their last user unpins; new lookups map again (and fail if access is gone).
  *
  * Each region has a page index (a radix tree of slots per page and access
- * kind) through which a hit finds its entry: a hit takes no lock, only an
- * atomic pin of the entry.
+ * kind) through which a hit finds its entry. A hit takes no lock: a read or
+ * write counts itself a reader of the page's slot for the duration of its
+ * copy (an invalidation or eviction waits for those readers), a mapping or
+ * gm_cache pins the entry.
  *
  * Context: every function is thread-safe. Hits take no lock; misses,
  * evictions and invalidations take the cache's mutex. Provider callbacks

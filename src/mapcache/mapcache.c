@@ -19,12 +19,23 @@
  * change to slots, to the CLOCK list, and every transition of an entry out
  * of the cache happens under mc->lock.
  *
- * Hit path (no lock): load the slot (acquire), pin the entry with a CAS on
- * its state word that fails if the entry is leaving, check the entry's key,
- * mark it referenced. The caller copies, then unpins with one atomic
- * decrement. Measured: this replaced a hash table with striped spinlocks
- * whose hits cost two to three dependent cache misses more (see
- * docs/dynamic-mapping.md).
+ * Two hit paths, neither takes a lock.
+ *
+ * Reads and writes (the gm_mod_ops copy op, for pages of 4 KiB and more):
+ * a CAS on the slot's word adds a reader unless the slot is empty or being
+ * cleared; the caller copies from the slot's host address and drops the
+ * reader. The entry is not touched, so the slot's line is the only
+ * metadata a hit reads. A slot is cleared (under mc->lock) by locking out
+ * new readers and waiting for the current ones, who hold the slot for one
+ * memcpy only. Measured: this replaced a hash table with striped spinlocks
+ * whose hits cost two to three dependent cache misses more, and a first
+ * version of the index that pinned the entry on every hit, one miss more
+ * (see docs/dynamic-mapping.md).
+ *
+ * Mappings (gm_as_map, gm_cache) and copies the slot cannot serve: load the
+ * slot's entry (acquire), pin it with a CAS on its state word that fails if
+ * the entry is leaving, check the entry's key, mark it referenced. The
+ * user unpins with one atomic decrement.
  *
  * Entry memory is type-stable: an entry that leaves the cache is unmapped
  * and put on the cache's free list, never returned to malloc before
@@ -65,12 +76,18 @@
 
 typedef struct mc_entry mc_entry;
 
-/* A page's cell in the index. @host (the page's address in @e's mapping)
- * is a hint for prefetching only: it is read before @e is pinned. */
+/* A page's cell in the index. @word holds the entry (64-byte aligned) and,
+ * in its low bits, the readers copying from @host (the page's address in
+ * the entry's mapping) right now, and MC_SLOT_LOCKED while the slot is
+ * being cleared. */
 typedef struct mc_slot {
-    mc_entry *e;
-    uint8_t *host;
+    uintptr_t word;               /* atomic */
+    uint8_t *host;                /* atomic */
 } mc_slot;
+
+#define MC_SLOT_READERS 31u       /* reader count mask; full: use a pin */
+#define MC_SLOT_LOCKED 32u
+#define MC_SLOT_ENTRY(word) ((mc_entry *)((word) & ~(uintptr_t)63))
 
 typedef struct mc_binding {
     gm_mapcache *mc;
@@ -255,20 +272,45 @@ static mc_slot *slot_make_locked(mc_binding *b, uint64_t page, bool writable)
     return leaf_slot(b, node, page, writable);
 }
 
+static mc_entry *slot_entry(mc_slot *slot)
+{
+    return MC_SLOT_ENTRY(__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE));
+}
+
+/* Fill an empty slot: the host first, published by the entry. */
 static void slot_set_locked(mc_slot *slot, mc_entry *e, uint8_t *host)
 {
     __atomic_store_n(&slot->host, host, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot->e, e, __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->word, (uintptr_t)e, __ATOMIC_RELEASE);
 }
 
-/* Clear every slot that still points to @e. */
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Empty a slot: keep new readers out, then wait for those copying from it
+ * (each only for one memcpy: they take no lock and never wait on us). */
+static void slot_clear_locked(mc_slot *slot)
+{
+    __atomic_fetch_or(&slot->word, MC_SLOT_LOCKED, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE) & MC_SLOT_READERS)
+        cpu_relax();
+    __atomic_store_n(&slot->host, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->word, 0, __ATOMIC_RELEASE);
+}
+
+/* Clear every slot that still points to @e: after this, no reader copies
+ * from @e's mapping without a pin on @e. */
 static void index_clear_locked(mc_entry *e)
 {
     for (uint64_t page = e->first; page < e->first + e->npages; page++) {
         mc_slot *slot = slot_find(e->b, page, e->writable);
 
-        if (slot && slot->e == e)
-            slot_set_locked(slot, NULL, NULL);
+        if (slot && slot_entry(slot) == e)
+            slot_clear_locked(slot);
     }
 }
 
@@ -291,7 +333,7 @@ static bool index_insert_locked(mc_entry *e, uint64_t page)
     slot_set_locked(slot, e, page_host(e, page));
     for (uint64_t p = e->first; p < e->first + e->npages; p++) {
         slot = p == page ? NULL : slot_make_locked(e->b, p, e->writable);
-        if (slot && !slot->e)
+        if (slot && !slot_entry(slot))
             slot_set_locked(slot, e, page_host(e, p));
     }
     return true;
@@ -312,20 +354,15 @@ static bool pin_live(mc_entry *e)
 
 static void unpin(gm_mapcache *mc, mc_entry *e);
 
-/* The hit path: the cached entry for (@page, @writable), pinned, or NULL.
- * @in_page is the offset of the access in the page. */
-static mc_entry *index_pin(mc_binding *b, uint64_t page, uint64_t in_page, bool writable)
+/* The cached entry for (@page, @writable), pinned, or NULL: the hit path
+ * of mappings (gm_as_map, gm_cache) and of copies that the slot alone
+ * cannot serve. */
+static mc_entry *index_pin(mc_binding *b, uint64_t page, bool writable)
 {
     mc_slot *slot = slot_find(b, page, writable);
-    mc_entry *e = slot ? __atomic_load_n(&slot->e, __ATOMIC_ACQUIRE) : NULL;
+    mc_entry *e = slot ? slot_entry(slot) : NULL;
 
-    if (!e)
-        return NULL;
-    /* Measured: the entry and the data are both likely cache misses, and
-     * the pin (a locked instruction) keeps later loads waiting. Start the
-     * data on its way first; a stale hint costs nothing but the prefetch. */
-    __builtin_prefetch(__atomic_load_n(&slot->host, __ATOMIC_RELAXED) + in_page);
-    if (!pin_live(e))
+    if (!e || !pin_live(e))
         return NULL;
     /* Evicted and reused since we loaded the slot? */
     if (e->b != b || page - e->first >= e->npages || e->writable != writable) {
@@ -342,11 +379,33 @@ static mc_entry *index_pin(mc_binding *b, uint64_t page, uint64_t in_page, bool 
 static mc_entry *index_pin_locked(mc_binding *b, uint64_t page, bool writable)
 {
     mc_slot *slot = slot_find(b, page, writable);
-    mc_entry *e = slot ? slot->e : NULL;
+    mc_entry *e = slot ? slot_entry(slot) : NULL;
 
     if (e)
         __atomic_add_fetch(&e->state, 1, __ATOMIC_ACQUIRE);
     return e;
+}
+
+/* The copy path's hit: count ourselves a reader of the slot and return the
+ * page's host address, or NULL (empty, being cleared, or full). A slot is
+ * cleared only once its readers are gone, so the mapping stays valid until
+ * slot_read_end(); the entry itself is not touched. */
+static uint8_t *slot_read_begin(mc_slot *slot)
+{
+    uintptr_t word = __atomic_load_n(&slot->word, __ATOMIC_RELAXED);
+
+    do {
+        if (!MC_SLOT_ENTRY(word) || (word & MC_SLOT_LOCKED) ||
+            (word & MC_SLOT_READERS) == MC_SLOT_READERS)
+            return NULL;
+    } while (!__atomic_compare_exchange_n(&slot->word, &word, word + 1, true, __ATOMIC_ACQUIRE,
+                                          __ATOMIC_RELAXED));
+    return __atomic_load_n(&slot->host, __ATOMIC_RELAXED);
+}
+
+static void slot_read_end(mc_slot *slot)
+{
+    __atomic_sub_fetch(&slot->word, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- entry memory ------------------------------------------------------ */
@@ -627,13 +686,13 @@ static mc_entry *miss(gm_mapcache *mc, mc_binding *b, uint64_t page, bool writab
 
 /* A pinned entry covering @page for @writable access, or NULL (refused).
  * A read takes the read-only entry, else the writable one. */
-static mc_entry *lookup(mc_binding *b, uint64_t page, uint64_t in_page, bool writable)
+static mc_entry *lookup(mc_binding *b, uint64_t page, bool writable)
 {
     gm_mapcache *mc = b->mc;
-    mc_entry *e = index_pin(b, page, in_page, writable);
+    mc_entry *e = index_pin(b, page, writable);
 
     if (!e && !writable)
-        e = index_pin(b, page, in_page, true);
+        e = index_pin(b, page, true);
     if (e) {
         STAT_ADD(mc, hits, 1);
         return e;
@@ -654,7 +713,7 @@ static void *mc_map(void *opaque, gm_addr offset, uint64_t *len, bool is_write, 
     (void)attrs;
     if (page >= b->pages)
         return NULL;
-    e = lookup(b, page, offset & ((1ull << page_shift(b)) - 1), is_write);
+    e = lookup(b, page, is_write);
     if (!e)
         return NULL;
     end = (e->first + e->npages) << page_shift(b);
@@ -676,6 +735,64 @@ static void mc_unmap(void *opaque, void *handle, void *host, uint64_t len, bool 
     unpin(b->mc, handle);
 }
 
+static void page_copy(uint8_t *host, void *buf, uint64_t len, bool is_write)
+{
+    if (is_write)
+        memcpy(host, buf, len);
+    else
+        memcpy(buf, host, len);
+}
+
+/* One access within @page, without pinning the entry when the page's slot
+ * serves it (the measured hot path: the slot's line is the only line of
+ * metadata it touches); else through a pinned entry, mapping on a miss. */
+static gm_result copy_in_page(mc_binding *b, uint64_t page, uint64_t in_page, void *buf,
+                              uint64_t len, bool is_write)
+{
+    mc_slot *slot = slot_find(b, page, is_write);
+    uint8_t *host = slot ? slot_read_begin(slot) : NULL;
+    mc_entry *e;
+
+    if (!host && !is_write) {
+        slot = slot_find(b, page, true);
+        host = slot ? slot_read_begin(slot) : NULL;
+    }
+    if (host) {
+        STAT_ADD(b->mc, hits, 1);
+        page_copy(host + in_page, buf, len, is_write);
+        slot_read_end(slot);
+        return GM_OK;
+    }
+    e = lookup(b, page, is_write);
+    if (!e)
+        return GM_ACCESS_ERROR;
+    page_copy(page_host(e, page) + in_page, buf, len, is_write);
+    unpin(b->mc, e);
+    return GM_OK;
+}
+
+/* Reads and writes (gm_mod_ops.copy): the core calls it for pieces within
+ * one 4 KiB page, so with pages of at least 4 KiB this is one page. */
+static gm_result mc_cached_copy(void *opaque, gm_addr offset, void *buf, uint64_t len,
+                                bool is_write, gm_attrs attrs)
+{
+    mc_binding *b = opaque;
+    uint64_t page_size = 1ull << page_shift(b);
+
+    (void)attrs;
+    while (len) {
+        uint64_t page = offset >> page_shift(b), in_page = offset & (page_size - 1);
+        uint64_t n = len < page_size - in_page ? len : page_size - in_page;
+
+        if (page >= b->pages || copy_in_page(b, page, in_page, buf, n, is_write) != GM_OK)
+            return GM_ACCESS_ERROR;
+        offset += n;
+        buf = (uint8_t *)buf + n;
+        len -= n;
+    }
+    return GM_OK;
+}
+
 static gm_result mc_copy(void *opaque, gm_addr offset, void *buf, uint64_t len, bool is_write,
                          gm_attrs attrs)
 {
@@ -686,13 +803,26 @@ static gm_result mc_copy(void *opaque, gm_addr offset, void *buf, uint64_t len, 
 
 static void binding_destroy(void *opaque);
 
-static const gm_mod_ops mc_ops = {
+/* Pages under 4 KiB: accesses map and unmap pieces, so that a refused page
+ * costs only its 4 KiB granule as documented in mapped.h, not a copy's. */
+static const gm_mod_ops mc_map_ops = {
     .map = mc_map, .unmap = mc_unmap, .destroy = binding_destroy,
+};
+
+static const gm_mod_ops mc_ops = {
+    .map = mc_map, .unmap = mc_unmap, .copy = mc_cached_copy, .destroy = binding_destroy,
 };
 
 static const gm_mod_ops mc_copy_ops = {
     .map = mc_map, .unmap = mc_unmap, .copy = mc_copy, .destroy = binding_destroy,
 };
+
+static const gm_mod_ops *ops_for(const gm_mapcache_provider *provider)
+{
+    if (provider->prefer_copy)
+        return &mc_copy_ops;
+    return provider->page_shift >= 12 ? &mc_ops : &mc_map_ops;
+}
 
 /* ---- bindings (one per region) --------------------------------------- */
 
@@ -721,9 +851,7 @@ gm_region *gm_mapcache_region_new(gm_mapcache *mc, gm_system *sys, const char *n
     b->pages = size == GM_SIZE_2_64 ? (1ull << (64 - provider->page_shift))
                                     : (size + (1ull << provider->page_shift) - 1) >>
                                           provider->page_shift;
-    mr = index_init(b) ? NULL
-                       : gm_region_new_mapped(sys, name, size,
-                                              provider->prefer_copy ? &mc_copy_ops : &mc_ops, b);
+    mr = index_init(b) ? NULL : gm_region_new_mapped(sys, name, size, ops_for(provider), b);
     if (!mr) {
         free(b->root);
         free(b);
@@ -750,7 +878,7 @@ static unsigned int drop_indexed_locked(gm_mapcache *mc, mc_binding *b, uint64_t
     for (uint64_t page = first & ~(batch - 1); page <= end && page < b->pages; page++) {
         for (int w = 0; w < 2; w++) {
             mc_slot *slot = slot_find(b, page, w);
-            mc_entry *e = slot ? slot->e : NULL;
+            mc_entry *e = slot ? slot_entry(slot) : NULL;
 
             if (e && e->first <= last && e->first + e->npages - 1 >= first) {
                 entry_doom_locked(mc, e, now);
