@@ -140,6 +140,9 @@ GM_EXPORT gm_region *gm_mapcache_region_new(gm_mapcache *mc, gm_system *sys, con
  * @mr: a region made by gm_mapcache_region_new() with @mc
  * @offset: start of the range in the region
  * @len: bytes
+ * Reads and writes copying from or to a dropped mapping when the call
+ * starts are waited for (each is one memcpy); gm_as_map() mappings and
+ * gm_cache users keep theirs until they release them.
  * Return: number of entries dropped (pinned ones go when unpinned), or
  * -EINVAL if @mr is not served by @mc.
  */
