@@ -303,6 +303,60 @@ static void test_index_of_a_huge_region(void)
     fixture_fini(&fx);
 }
 
+/* Pages smaller than 4 KiB: accesses go through map and unmap, a piece
+ * per provider page, served by the index like any other. */
+#define SMALL_PAGE 512u
+
+static uint8_t small_mem[16 * SMALL_PAGE];
+static int small_live;
+
+static void *small_map(void *opaque, uint64_t first, unsigned int npages, bool writable)
+{
+    (void)opaque;
+    (void)writable;
+    small_live += (int)npages;
+    return small_mem + first * SMALL_PAGE;
+}
+
+static void small_unmap(void *opaque, void *host, uint64_t first, unsigned int npages)
+{
+    (void)opaque;
+    (void)host;
+    (void)first;
+    small_live -= (int)npages;
+}
+
+static const gm_mapcache_provider small_provider = {
+    .map_pages = small_map, .unmap_pages = small_unmap, .page_shift = 9,
+};
+
+static void test_pages_under_4k(void)
+{
+    gm_region *mr, *root;
+    uint16_t v = 0;
+    gm_as *as;
+    fixture fx;
+
+    for (unsigned int i = 0; i < sizeof(small_mem); i++)
+        small_mem[i] = (uint8_t)(i / SMALL_PAGE);
+    fixture_init(&fx, 0, 1, false);
+    mr = gm_mapcache_region_new(fx.mc, fx.sys, "small", sizeof(small_mem), &small_provider, NULL);
+    root = gm_region_new_container(fx.sys, "small-root", GM_SIZE_2_64);
+    CHECK(mr && root && gm_region_add_subregion(root, 0, mr) == 0, "512-byte-page region");
+    as = gm_as_new(fx.sys, root, "small-as");
+    CHECK(gm_as_ld16_le(as, 3 * SMALL_PAGE - 1, GM_ATTRS_UNSPECIFIED, &v) == GM_OK && v == 0x0302,
+          "a load across two provider pages, got %x", v);
+    CHECK(stats(&fx).misses == 2 && small_live == 2, "one entry per provider page");
+    CHECK(gm_as_ld16_le(as, 3 * SMALL_PAGE - 1, GM_ATTRS_UNSPECIFIED, &v) == GM_OK &&
+              stats(&fx).hits == 2, "then two hits");
+    CHECK(gm_mapcache_invalidate(fx.mc, mr, 2 * SMALL_PAGE, 2 * SMALL_PAGE) == 2 &&
+              small_live == 0, "invalidated and unmapped");
+    gm_as_free(as);
+    gm_region_unref(root);
+    gm_region_unref(mr);
+    fixture_fini(&fx);
+}
+
 typedef struct worker {
     fixture *fx;
     unsigned int seed;
@@ -372,6 +426,7 @@ int main(void)
     RUN(test_batch_over_single_page_entry);
     RUN(test_invalidate_pinned_writable);
     RUN(test_index_of_a_huge_region);
+    RUN(test_pages_under_4k);
     RUN(test_concurrent_readers_and_invalidations);
     return 0;
 }
