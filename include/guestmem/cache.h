@@ -65,6 +65,11 @@ typedef struct gm_cache {
  * @len: bytes wanted
  * @is_write: the cache will be written
  *
+ * A cache with @is_write whose path crosses a read-only view of an IOMMU
+ * can never store: everything behind the view is translated and mapped for
+ * reading only (a read-only translation or grant there serves it), reads
+ * work, and writes fail with GM_DECODE_ERROR as through the view.
+ *
  * Return: bytes covered (>= 1; may be less than @len when the range spans
  * regions: accesses beyond it fail), or -EFAULT when @addr is not backed,
  * -EINVAL when @len is 0. On error the cache is left empty and usable only
@@ -158,7 +163,8 @@ static inline gm_result gm_cache_read(gm_cache *cache, gm_addr off, void *buf, u
  * @off: offset from the cache's start
  * @buf: source
  * @len: bytes
- * Return: as gm_cache_read(); GM_ACCESS_ERROR if not initialized for writing.
+ * Return: as gm_cache_read(); GM_ACCESS_ERROR if not initialized for
+ * writing; GM_DECODE_ERROR if initialized through a read-only view.
  */
 static inline gm_result gm_cache_write(gm_cache *cache, gm_addr off, const void *buf,
                                        uint64_t len)

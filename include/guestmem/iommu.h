@@ -11,7 +11,14 @@
  * by the permissions, or whose translation fails, gets GM_ACCESS_ERROR (reads
  * of the refused part return zeros).
  *
- * Translations are kept in an IOTLB per IOMMU region. It is invalidated by
+ * Translations are kept in an IOTLB per IOMMU region: a direct-mapped table
+ * of 4 KiB-page translations whose number of slots is chosen per region at
+ * creation (gm_iommu_config; by default one per page of the region, from 64
+ * up to GM_IOTLB_DEFAULT_MAX_SLOTS). A working set of more pages than slots
+ * misses (and calls @translate) on most accesses. Each slot takes 48 bytes,
+ * and an invalidation of more than 64 pages, or of every index, visits every
+ * slot, so a bigger IOTLB costs memory and makes those invalidations
+ * slower. It is invalidated by
  * the owner of the translation tables through gm_iommu_notify() with
  * GM_IOMMU_UNMAP (which also tells the registered notifiers) or
  * gm_iommu_invalidate_all(). A translation racing with an invalidation is
@@ -122,13 +129,33 @@ struct gm_iommu_notifier {
  * @misses: translations that called the translate callback
  * @faults: translations that gave no access
  * @invalidations: entries dropped by notifications or invalidate_all
+ * @iotlb_slots: size of the IOTLB (not a counter: fixed at creation)
  */
 typedef struct gm_iommu_stats {
     uint64_t hits;
     uint64_t misses;
     uint64_t faults;
     uint64_t invalidations;
+    uint64_t iotlb_slots;
 } gm_iommu_stats;
+
+/** GM_IOTLB_DEFAULT_MAX_SLOTS - largest IOTLB chosen by default (16 MiB of 4 KiB pages). */
+#define GM_IOTLB_DEFAULT_MAX_SLOTS 4096u
+
+/** GM_IOTLB_MAX_SLOTS - largest IOTLB gm_iommu_config may ask for (4 GiB of 4 KiB pages). */
+#define GM_IOTLB_MAX_SLOTS (1u << 20)
+
+/**
+ * struct gm_iommu_config - creation parameters of an IOMMU region.
+ * @iotlb_slots: IOTLB size in slots, one 4 KiB translation each: a power of
+ *               two up to GM_IOTLB_MAX_SLOTS, or 0 for the default (the
+ *               region's size in 4 KiB pages rounded up to a power of two,
+ *               at least 64, at most GM_IOTLB_DEFAULT_MAX_SLOTS). Size it to
+ *               the device's working set: a slot costs 48 bytes.
+ */
+typedef struct gm_iommu_config {
+    unsigned int iotlb_slots;
+} gm_iommu_config;
 
 /**
  * gm_region_new_iommu() - create an IOMMU region.
@@ -138,11 +165,28 @@ typedef struct gm_iommu_stats {
  * @ops: callbacks (must outlive the region)
  * @opaque: passed to the callbacks
  *
+ * The IOTLB gets the default size (see gm_iommu_config).
  * Return: the region (prints as "i/o"; a leaf in flat views), or NULL with
  * errno EINVAL (no translate) or ENOMEM.
  */
 GM_EXPORT gm_region *gm_region_new_iommu(gm_system *sys, const char *name, uint64_t size,
                                          const gm_iommu_ops *ops, void *opaque);
+
+/**
+ * gm_region_new_iommu_config() - create an IOMMU region with parameters.
+ * @sys: the system
+ * @name: name
+ * @size: bytes of IOVA space (GM_SIZE_2_64 allowed)
+ * @ops: callbacks (must outlive the region)
+ * @opaque: passed to the callbacks
+ * @cfg: parameters (read during the call), or NULL for the defaults
+ *
+ * Return: as gm_region_new_iommu(); errno EINVAL also when
+ * @cfg->iotlb_slots is not 0 or a power of two up to GM_IOTLB_MAX_SLOTS.
+ */
+GM_EXPORT gm_region *gm_region_new_iommu_config(gm_system *sys, const char *name,
+                                                uint64_t size, const gm_iommu_ops *ops,
+                                                void *opaque, const gm_iommu_config *cfg);
 
 /**
  * gm_iommu_translate() - translate through the IOTLB (filling it on a miss).

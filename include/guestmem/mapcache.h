@@ -18,9 +18,15 @@
  * unpinned entries in the range are unmapped at once, pinned ones as soon as
  * their last user unpins; new lookups map again (and fail if access is gone).
  *
- * Context: every function is thread-safe. Hits take one striped spinlock;
- * misses, evictions and invalidations also take the cache's mutex. Provider
- * callbacks are called without either held.
+ * Each region has a page index (a radix tree of slots per page and access
+ * kind) through which a hit finds its entry. A hit takes no lock: a read or
+ * write counts itself a reader of the page's slot for the duration of its
+ * copy (an invalidation or eviction waits for those readers), a mapping or
+ * gm_cache pins the entry.
+ *
+ * Context: every function is thread-safe. Hits take no lock; misses,
+ * evictions and invalidations take the cache's mutex. Provider callbacks
+ * are called without it held.
  */
 #ifndef GUESTMEM_MAPCACHE_H
 #define GUESTMEM_MAPCACHE_H
@@ -104,6 +110,9 @@ GM_EXPORT gm_mapcache *gm_mapcache_new(const gm_mapcache_config *cfg);
  * @mc: the cache, or NULL. Every region made with it must be freed first
  *      (their last reference dropped and the system's deferred frees run,
  *      e.g. by gm_system_free()).
+ *
+ * The memory of entries that left the cache is kept for reuse until then
+ * (64 bytes for each mapping the cache held at its fullest).
  */
 GM_EXPORT void gm_mapcache_free(gm_mapcache *mc);
 
@@ -115,6 +124,10 @@ GM_EXPORT void gm_mapcache_free(gm_mapcache *mc);
  * @size: bytes (offsets are provider pages << page_shift)
  * @provider: raw operations (must outlive the region)
  * @opaque: passed to the provider
+ *
+ * The region's page index costs 32 bytes per provider page, allocated 512
+ * pages at a time when a page in them is first mapped, and freed with the
+ * region (a region of at most 512 pages gets its index at once).
  * Return: the region, or NULL with errno EINVAL or ENOMEM.
  */
 GM_EXPORT gm_region *gm_mapcache_region_new(gm_mapcache *mc, gm_system *sys, const char *name,
@@ -127,6 +140,9 @@ GM_EXPORT gm_region *gm_mapcache_region_new(gm_mapcache *mc, gm_system *sys, con
  * @mr: a region made by gm_mapcache_region_new() with @mc
  * @offset: start of the range in the region
  * @len: bytes
+ * Reads and writes copying from or to a dropped mapping when the call
+ * starts are waited for (each is one memcpy); gm_as_map() mappings and
+ * gm_cache users keep theirs until they release them.
  * Return: number of entries dropped (pinned ones go when unpinned), or
  * -EINVAL if @mr is not served by @mc.
  */

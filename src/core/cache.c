@@ -13,7 +13,9 @@
  *
  * The cache is not refreshed by topology changes (see cache.h). Through an
  * IOMMU it caches the translated target, clipped to one IOMMU page, and is
- * not refreshed by IOTLB invalidations either.
+ * not refreshed by IOTLB invalidations either. A write cache that crosses a
+ * read-only view of an IOMMU asks everything behind it for read access
+ * only, and refuses stores (refuse_writes).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -101,10 +103,14 @@ static int64_t cache_init_rcu(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t
     if (!left)
         return -EFAULT;
     len = GM_MIN(len, (uint64_t)GM_MIN(fr->start + fr->size - addr, (gm_u128)len));
-    ret = cache_init_rcu(cache, tas, taddr, GM_MIN(len, left), is_write, depth + 1);
+    /* Seen through a read-only view, the cache can never store: what lies
+     * behind the IOMMU is translated and mapped for reading only, so that
+     * read-only translations and grants behind it serve the cache too. */
+    ret = cache_init_rcu(cache, tas, taddr, GM_MIN(len, left), is_write && !ro, depth + 1);
     if (ret > 0 && ro) {
-        /* Seen through a read-only view: stores are refused, whatever
-         * lies behind the IOMMU. */
+        /* Stores are refused as through any read-only view (not as on a
+         * cache initialised for reading). */
+        cache->is_write = true;
         cache->ptr_writable = false;
         cache->section.readonly = true;
         cache->refuse_writes = true;

@@ -2,8 +2,9 @@
 /*
  * IOMMU regions: translation callbacks, the IOTLB and notifiers.
  *
- * The IOTLB is a direct-mapped table of IOTLB_SLOTS entries per IOMMU
- * region, indexed by the 4 KiB page of the IOVA and the IOMMU index. Each
+ * The IOTLB is a direct-mapped table of slots per IOMMU region (a power of
+ * two, chosen at creation: see gm_iommu_config), indexed by the 4 KiB page
+ * of the IOVA and the IOMMU index. Each
  * slot is a seqlock: readers copy it lock-free and retry-as-miss if a writer
  * was inside; writers (fills from any reader thread, invalidations) take the
  * slot by making its sequence odd with a compare-and-swap.
@@ -27,8 +28,8 @@
 
 #include "core/internal.h"
 
-#define IOTLB_SLOTS 1024u
 #define IOTLB_PAGE_SHIFT 12
+#define IOTLB_DEFAULT_MIN 64u
 
 typedef struct iotlb_slot {
     unsigned int seq;             /* odd while a writer owns the slot */
@@ -48,24 +49,59 @@ struct gm_iommu_state {
     pthread_rwlock_t notifier_lock;   /* read: notifying; write: (un)registering */
     gm_iommu_notifier *notifiers;
     gm_iommu_stats stats;         /* relaxed atomics */
-    iotlb_slot slots[IOTLB_SLOTS];
+    unsigned int nslots;          /* a power of two */
+    iotlb_slot slots[];
 };
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define COUNT(st, field) __atomic_add_fetch(&(st)->stats.field, 1, __ATOMIC_RELAXED)
 
+/* Default: one slot per 4 KiB page of the region, at least
+ * IOTLB_DEFAULT_MIN and at most GM_IOTLB_DEFAULT_MAX_SLOTS. */
+static unsigned int iotlb_default_slots(uint64_t size)
+{
+    uint64_t pages = size == GM_SIZE_2_64 ? UINT64_MAX : size >> IOTLB_PAGE_SHIFT;
+    unsigned int n = IOTLB_DEFAULT_MIN;
+
+    while (n < GM_IOTLB_DEFAULT_MAX_SLOTS && n < pages)
+        n <<= 1;
+    return n;
+}
+
+static int iotlb_slots_of(uint64_t size, const gm_iommu_config *cfg, unsigned int *nslots)
+{
+    unsigned int n = cfg ? cfg->iotlb_slots : 0;
+
+    if (!n) {
+        *nslots = iotlb_default_slots(size);
+        return 0;
+    }
+    if (n > GM_IOTLB_MAX_SLOTS || (n & (n - 1)))
+        return -EINVAL;
+    *nslots = n;
+    return 0;
+}
+
 gm_region *gm_region_new_iommu(gm_system *sys, const char *name, uint64_t size,
                                const gm_iommu_ops *ops, void *opaque)
 {
+    return gm_region_new_iommu_config(sys, name, size, ops, opaque, NULL);
+}
+
+gm_region *gm_region_new_iommu_config(gm_system *sys, const char *name, uint64_t size,
+                                      const gm_iommu_ops *ops, void *opaque,
+                                      const gm_iommu_config *cfg)
+{
     gm_iommu_state *st;
+    unsigned int nslots;
     gm_region *mr;
 
-    if (!ops || !ops->translate) {
+    if (!ops || !ops->translate || iotlb_slots_of(size, cfg, &nslots) < 0) {
         errno = EINVAL;
         return NULL;
     }
-    st = calloc(1, sizeof(*st));
+    st = calloc(1, sizeof(*st) + nslots * sizeof(st->slots[0]));
     mr = st ? gm_region_new_reservation(sys, name, size) : NULL;
     if (!mr) {
         free(st);
@@ -73,6 +109,7 @@ gm_region *gm_region_new_iommu(gm_system *sys, const char *name, uint64_t size,
         return NULL;
     }
     st->ops = ops;
+    st->nslots = nslots;
     pthread_rwlock_init(&st->notifier_lock, NULL);
     mr->kind = GM_KIND_IOMMU;
     mr->opaque = opaque;
@@ -92,7 +129,7 @@ static iotlb_slot *slot_for(gm_iommu_state *st, gm_addr addr, int idx)
 {
     uint64_t h = (addr >> IOTLB_PAGE_SHIFT) ^ ((uint64_t)(unsigned int)idx * 0x9e3779b97f4a7c15ull);
 
-    return &st->slots[h & (IOTLB_SLOTS - 1)];
+    return &st->slots[h & (st->nslots - 1)];
 }
 
 /* Lock-free copy of a slot that matches; false on a miss or a racing writer. */
@@ -232,7 +269,7 @@ static void iotlb_invalidate(gm_iommu_state *st, int idx, gm_addr first, gm_addr
         }
         return;
     }
-    for (unsigned int i = 0; i < IOTLB_SLOTS; i++)
+    for (unsigned int i = 0; i < st->nslots; i++)
         slot_drop(st, &st->slots[i], idx, first, last);
 }
 
@@ -338,6 +375,7 @@ void gm_iommu_get_stats(gm_region *mr, gm_iommu_stats *stats)
     stats->misses = LOAD(&mr->iommu->stats.misses);
     stats->faults = LOAD(&mr->iommu->stats.faults);
     stats->invalidations = LOAD(&mr->iommu->stats.invalidations);
+    stats->iotlb_slots = mr->iommu->nslots;
 }
 
 uint64_t gm_iommu_step(gm_region *mr, gm_addr xlat, bool is_write, gm_attrs attrs, int depth,
