@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -286,6 +287,24 @@ static int h_get_vring_base(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
 }
 
 /* Parse a u64 "index | NOFD flag" payload and take its fd. */
+/*
+ * Kick, call and err fds must be eventfds (the protocol's word, and what
+ * QEMU sends): a write to a pipe or socket whose reader is gone raises
+ * SIGPIPE, which would kill a process that did not ignore it.
+ */
+static bool is_eventfd(int fd)
+{
+    char path[32], target[32];
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return false;
+    target[n] = '\0';
+    return !strcmp(target, "anon_inode:[eventfd]");
+}
+
 static gm_vhost_queue *vring_fd_target(gm_vhost_dev *dev, vu_msg *m, int *fd)
 {
     uint64_t v = m->payload.u64;
@@ -293,9 +312,12 @@ static gm_vhost_queue *vring_fd_target(gm_vhost_dev *dev, vu_msg *m, int *fd)
 
     *fd = (v & VU_VRING_NOFD) ? -1 : vu_msg_take_fd(m, 0);
     if (!q || (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) ||
-        (!(v & VU_VRING_NOFD) && *fd < 0)) {
-        if (*fd >= 0)
+        (!(v & VU_VRING_NOFD) && *fd < 0) || (*fd >= 0 && !is_eventfd(*fd))) {
+        if (*fd >= 0) {
+            if (!is_eventfd(*fd))
+                gm_log(dev->sys, GM_LOG_GUEST_ERROR, "vring fd refused: not an eventfd");
             close(*fd);
+        }
         return NULL;
     }
     /* Never block on what the peer passes (QEMU's eventfds are non-blocking
