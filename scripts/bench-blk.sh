@@ -55,6 +55,7 @@ set -euo pipefail
 export LC_ALL=C # a '.' in $EPOCHREALTIME
 
 cd "$(dirname "$0")/.."
+source scripts/e2e/guest-lib.sh
 
 quick=0
 runs=qsd:off,guestmem:off,guestmem:lazy,guestmem:strict,qsd:strict,qsd:lazy
@@ -154,17 +155,6 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/guestmem-bench-blk.XXXXXX")
 qemu_pid='' backend_pid='' tail_pid='' all_done=0
-stop_pid() { # PID: TERM, then KILL after 5 s
-    local pid=$1 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$qemu_pid"
     stop_pid "$backend_pid"
@@ -232,7 +222,7 @@ counters_dump() {
 
 # run_one BACKEND IOMMU DIR
 run_one() {
-    local backend=$1 iommu=$2 d=$3 sock cmd qemu machine=q35 dev append iommu_args=()
+    local backend=$1 iommu=$2 d=$3 sock cmd qemu
     local t_start deadline line partial='' k tag infd confd status=ok initrd
     mkdir -p "$d"
     sock=$d/vhost.sock
@@ -265,25 +255,11 @@ run_one() {
         return 1
     fi
 
-    append="console=ttyS0 quiet panic=-1"
     initrd=$work/initrd-$([[ $iommu == off ]] && echo plain || echo viommu).gz
-    # The disk sits behind a PCIe root port in every mode, as the e2e
-    # harness puts it for vIOMMU: only there does ats=on give the guest a
-    # device IOTLB, whose invalidations QEMU forwards to the back-end (lazy
-    # mode flushes whole domains; see tests/e2e/README.md).
-    dev=vhost-user-blk-pci,chardev=c0,num-queues=1,bus=rp0
-    if [[ $iommu != off ]]; then
-        machine=q35,kernel-irqchip=split
-        iommu_args=(-device "intel-iommu,intremap=on,device-iotlb=on")
-        dev+=,iommu_platform=on,ats=on,disable-legacy=on
-        append+=" intel_iommu=on iommu.strict=$([[ $iommu == strict ]] && echo 1 || echo 0)"
-    fi
-    qemu=(qemu-system-x86_64 -accel tcg -M "$machine" -smp 1
-        -m 512 -object "memory-backend-memfd,id=mem,size=512M,share=on" -numa "node,memdev=mem"
-        "${iommu_args[@]}" -device "pcie-root-port,id=rp0,bus=pcie.0,chassis=1"
-        -chardev "socket,id=c0,path=$sock" -device "$dev"
-        -kernel "$kit/vmlinuz" -initrd "$initrd" -append "$append"
-        -nic none -nographic -no-reboot)
+    # The disk sits behind a PCIe root port in every mode, as for vIOMMU
+    # runs (scripts/e2e/guest-lib.sh says why), so that all runs compare.
+    guest_qemu_cmd "$iommu" 1 "socket,id=c0,path=$sock" vhost-user-blk-pci,chardev=c0,num-queues=1 \
+        "$kit/vmlinuz" "$initrd" "" always
     printf '%s\n' "${qemu[*]}" >"$d/qemu.cmd"
     mkfifo "$d/stdin"
     exec {infd}<>"$d/stdin"

@@ -43,6 +43,7 @@ set -euo pipefail
 export LC_ALL=C # a '.' in $EPOCHREALTIME
 
 cd "$(dirname "$0")/../.."
+source scripts/e2e/guest-lib.sh
 
 backend=${BACKEND:-qsd}
 iommu=off
@@ -135,17 +136,6 @@ img=$(realpath "$image")
 qemu_pid=
 backend_pid=
 passed=0
-stop_pid() { # PID: TERM, then KILL after 5 s
-    local pid=$1 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$qemu_pid"
     stop_pid "$backend_pid"
@@ -183,39 +173,12 @@ start_backend() {
 start_backend || exit 1
 
 # Guest.
-machine=q35
-# no_timer_check: under TCG on a loaded host the kernel's check that the
-# timer interrupt arrives through the IO-APIC can time out, and with
-# interrupt remapping (the vIOMMU runs) it then panics at boot.
-append="console=ttyS0 quiet panic=-1 no_timer_check e2e.seed=$seed e2e.chunks=$chunks"
 dev=vhost-user-blk-pci,chardev=c0,num-queues=$queues
 [[ -z $packed ]] || dev+=,packed=on
 chardev=socket,id=c0,path=$sock
 [[ -z $kill_at ]] || chardev+=,reconnect=1
-iommu_args=()
-if [[ $iommu != off ]]; then
-    machine=q35,kernel-irqchip=split
-    # The disk sits behind a PCIe root port. On q35's root bus virtio-pci is
-    # a conventional PCI device: ats=on adds no ATS capability there, the
-    # guest keeps no device IOTLB and sends no device-IOTLB invalidations,
-    # and QEMU 7.2 then forwards only page-selective IOTLB invalidations to
-    # the backend. Lazy mode flushes whole domains, which QEMU does not pass
-    # on, so the backend would keep stale translations of reused IOVAs.
-    iommu_args=(-device "intel-iommu,intremap=on,device-iotlb=on"
-        -device "pcie-root-port,id=rp0,bus=pcie.0,chassis=1")
-    dev+=,iommu_platform=on,ats=on,disable-legacy=on,bus=rp0
-    if [[ $iommu == strict ]]; then
-        append+=" intel_iommu=on iommu.strict=1"
-    else
-        append+=" intel_iommu=on iommu.strict=0"
-    fi
-fi
-qemu=(qemu-system-x86_64 -accel tcg -M "$machine" -smp "$queues"
-    -m 512 -object "memory-backend-memfd,id=mem,size=512M,share=on" -numa "node,memdev=mem"
-    "${iommu_args[@]}"
-    -chardev "$chardev" -device "$dev"
-    -kernel "$kit/vmlinuz" -initrd "$work/initrd.gz" -append "$append"
-    -nic none -nographic -no-reboot)
+guest_qemu_cmd "$iommu" "$queues" "$chardev" "$dev" "$kit/vmlinuz" "$work/initrd.gz" \
+    "e2e.seed=$seed e2e.chunks=$chunks"
 log "qemu: ${qemu[*]}"
 : >"$console"
 t_start=$(now)

@@ -311,13 +311,15 @@ static gm_vhost_queue *vring_fd_target(gm_vhost_dev *dev, vu_msg *m, int *fd)
     gm_vhost_queue *q = queue_of(dev, (uint32_t)(v & VU_VRING_IDX_MASK));
 
     *fd = (v & VU_VRING_NOFD) ? -1 : vu_msg_take_fd(m, 0);
+    if (*fd >= 0 && !is_eventfd(*fd)) {
+        gm_log(dev->sys, GM_LOG_GUEST_ERROR, "vring fd refused: not an eventfd");
+        close(*fd);
+        return NULL;
+    }
     if (!q || (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) ||
-        (!(v & VU_VRING_NOFD) && *fd < 0) || (*fd >= 0 && !is_eventfd(*fd))) {
-        if (*fd >= 0) {
-            if (!is_eventfd(*fd))
-                gm_log(dev->sys, GM_LOG_GUEST_ERROR, "vring fd refused: not an eventfd");
+        (!(v & VU_VRING_NOFD) && *fd < 0)) {
+        if (*fd >= 0)
             close(*fd);
-        }
         return NULL;
     }
     /* Never block on what the peer passes (QEMU's eventfds are non-blocking
