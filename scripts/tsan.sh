@@ -12,6 +12,9 @@
 #   test_mapcache  tests/mapcache/test_mapcache.c, with its concurrent
 #                  readers, writers and invalidations
 #   test_gnttab    tests/xen/test_gnttab.c, with its hostile granter thread
+#   test_vring_fds tests/vhost/test_vring_fds.c: SET_VRING_ERR, SET_FEATURES
+#                  and SET_VRING_KICK pipelined against a broken ring's
+#                  queue threads, 100 rounds
 #   fuzz_vhost     tests/fuzz/fuzz_vhost.c over its committed corpus, one
 #                  process per input running it five times: the vhost-user
 #                  message thread against the queue threads it starts
@@ -56,6 +59,7 @@ build() {
 build test_stress tests/model/test_stress.c
 build test_mapcache tests/mapcache/test_mapcache.c
 build test_gnttab tests/xen/test_gnttab.c
+build test_vring_fds tests/vhost/test_vring_fds.c tests/xenfe/vu_client.c -Itests/xenfe
 build fuzz_vhost tests/fuzz/fuzz_vhost.c tests/tsan/replay_main.c
 
 export TSAN_OPTIONS="halt_on_error=1 history_size=4 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/tsan.supp"
@@ -86,6 +90,10 @@ echo "== test_mapcache"
 run test_mapcache "$out/test_mapcache.log" "$out/test_mapcache"
 echo "== test_gnttab"
 run test_gnttab "$out/test_gnttab.log" "$out/test_gnttab"
+echo "== test_vring_fds"
+for round in 1 2 3; do
+    run "test_vring_fds $round" "$out/test_vring_fds-$round.log" "$out/test_vring_fds"
+done
 echo "== fuzz_vhost corpus"
 vhost_failed=0 n=0
 for f in tests/fuzz/corpus/fuzz_vhost/*; do

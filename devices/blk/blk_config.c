@@ -24,7 +24,6 @@
 #define OFF_WZ_MAY_UNMAP 56
 
 #define BLK_SIZE_MAX (1u << 20)
-#define BLK_MAX_RANGE_SECTORS (1u << 22)
 
 uint64_t blk_device_features(const blk_device *b)
 {

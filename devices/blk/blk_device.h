@@ -12,6 +12,11 @@
 /* Segments per request we accept: beyond what a driver honouring seg_max
  * sends (seg_max + header + status), a longer chain is refused. */
 #define BLK_MAX_SEGS 1026u
+/* Sectors one DISCARD or WRITE_ZEROES may cover (advertised in the config
+ * space; 16 MiB, as qemu-storage-daemon's export): bigger ones are refused,
+ * so no request holds a queue thread for long (write-zeroes falls back to
+ * writing zeros where the file system cannot zero a range). */
+#define BLK_MAX_RANGE_SECTORS 32768u
 
 /* virtio-blk feature bits */
 #define VIRTIO_BLK_F_SIZE_MAX 1

@@ -113,15 +113,20 @@ static uint8_t do_get_id(blk_req *r, uint32_t *written)
     return VIRTIO_BLK_S_OK;
 }
 
-/* DISCARD and WRITE_ZEROES carry one segment after the header. */
+/* DISCARD and WRITE_ZEROES carry one segment after the header. Flags the
+ * command does not define are UNSUPP (virtio 1.2, 5.2.6.2); more sectors
+ * than the config space allows, IOERR. */
 static uint8_t do_ranges(blk_req *r, bool zeroes)
 {
     blk_discard_seg seg;
 
     if (r->elem->out_len != sizeof(blk_req_header) + sizeof(seg) ||
         gm_virtq_elem_read(r->vq, r->elem, sizeof(blk_req_header), &seg, sizeof(seg)) !=
-            (int64_t)sizeof(seg) ||
-        (seg.flags & ~BLK_WZ_UNMAP) || (!zeroes && seg.flags) ||
+            (int64_t)sizeof(seg))
+        return VIRTIO_BLK_S_IOERR;
+    if ((seg.flags & ~BLK_WZ_UNMAP) || (!zeroes && seg.flags))
+        return VIRTIO_BLK_S_UNSUPP;
+    if (seg.num_sectors > BLK_MAX_RANGE_SECTORS ||
         !range_ok(r->b, seg.sector, (uint64_t)seg.num_sectors * BLK_SECTOR) ||
         r->b->disk.readonly)
         return VIRTIO_BLK_S_IOERR;

@@ -40,6 +40,7 @@ typedef struct blk_options {
     enum gm_vhost_grants grants;
     bool once;
     bool verbose;
+    bool require_sealed;
 } blk_options;
 
 static void usage(FILE *out)
@@ -57,6 +58,9 @@ static void usage(FILE *out)
             "      --iommu             offer VIRTIO_F_IOMMU_PLATFORM (vIOMMU guests)\n"
             "      --xen-grants MODE   serve XEN_MMAP grant regions: emulated or xen\n"
             "      --once              exit after the first connection ends\n"
+            "      --require-sealed    refuse guest memory fds not sealed against shrinking\n"
+            "                          (a front-end that truncates an unsealed file it sent\n"
+            "                          can kill the back-end; QEMU's memfd memory is sealed)\n"
             "  -v, --verbose           log debug messages\n"
             "      --print-capabilities  print the JSON capabilities and exit\n"
             "  -h, --help              this text\n"
@@ -98,7 +102,7 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-enum { OPT_FD = 256, OPT_RAM, OPT_IOMMU, OPT_XEN, OPT_ONCE, OPT_CAPS };
+enum { OPT_FD = 256, OPT_RAM, OPT_IOMMU, OPT_XEN, OPT_ONCE, OPT_CAPS, OPT_SEALED };
 
 static const struct option long_opts[] = {
     { "socket-path", required_argument, NULL, 's' },
@@ -110,6 +114,7 @@ static const struct option long_opts[] = {
     { "iommu", no_argument, NULL, OPT_IOMMU },
     { "xen-grants", required_argument, NULL, OPT_XEN },
     { "once", no_argument, NULL, OPT_ONCE },
+    { "require-sealed", no_argument, NULL, OPT_SEALED },
     { "verbose", no_argument, NULL, 'v' },
     { "print-capabilities", no_argument, NULL, OPT_CAPS },
     { "help", no_argument, NULL, 'h' },
@@ -141,6 +146,7 @@ static int parse_option(blk_options *o, int c, const char *arg)
             return -1;
         return 0;
     case OPT_ONCE: o->once = true; return 0;
+    case OPT_SEALED: o->require_sealed = true; return 0;
     case 'v': o->verbose = true; return 0;
     default: return -1;
     }
@@ -360,7 +366,8 @@ static int serve_fd(gm_vhost_dev *dev, const blk_device *b, int fd, bool once)
 static int run(const blk_options *o, blk_device *b)
 {
     gm_vhost_config cfg = { .num_queues = o->queues, .config_size = BLK_CONFIG_SIZE,
-                            .offer_iommu = o->iommu, .grants = o->grants };
+                            .offer_iommu = o->iommu, .grants = o->grants,
+                            .require_sealed = o->require_sealed };
     gm_vhost_device_ops ops = *blk_device_ops();
     stats_dumper dumper = { 0 };
     gm_vhost_dev *dev;

@@ -97,7 +97,9 @@ typedef struct gm_gnttab_emu gm_gnttab_emu;
  * @backend_domid: the domain id the backend maps as
  *
  * The table itself lives in a new memfd (gm_gnttab_emu_fd()) so another
- * process can attach to it. Return: the table, or NULL with errno.
+ * process can attach to it; it is sealed against shrinking and growing, so
+ * an attached process never finds it shorter than when it attached.
+ * Return: the table, or NULL with errno.
  */
 GM_EXPORT gm_gnttab_emu *gm_gnttab_emu_create(unsigned int nr_entries, int guest_fd,
                                               uint64_t guest_size, gm_domid backend_domid);

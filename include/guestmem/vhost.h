@@ -66,6 +66,14 @@ typedef struct gm_vhost_device_ops {
  * @offer_iommu: offer VIRTIO_F_IOMMU_PLATFORM (needs the back-end channel)
  * @grants: XEN_MMAP grant regions
  * @iotlb_miss_timeout_ms: how long a queue waits for an IOTLB update (0: 2000)
+ * @require_sealed: refuse guest memory fds that are not sealed against
+ *                  shrinking (F_SEAL_SHRINK), instead of accepting them with
+ *                  a logged warning. A front-end that truncates an unsealed
+ *                  file it sent makes the back-end's next access to it raise
+ *                  SIGBUS: set this where front-ends are not trusted with
+ *                  the process (QEMU's memory-backend-memfd is sealed by
+ *                  default; files on hugetlbfs or /dev/shm cannot be). The
+ *                  dirty log and in-flight fds must always be sealed.
  */
 typedef struct gm_vhost_config {
     unsigned int num_queues;
@@ -73,6 +81,7 @@ typedef struct gm_vhost_config {
     bool offer_iommu;
     enum gm_vhost_grants grants;
     unsigned int iotlb_miss_timeout_ms;
+    bool require_sealed;
 } gm_vhost_config;
 
 /**
@@ -143,9 +152,12 @@ GM_EXPORT void gm_vhost_dev_free(gm_vhost_dev *dev);
  * @conn: a connected socket (owned by the call; closed on return)
  *
  * Runs the message loop on the calling thread; queue threads are started
- * and stopped as the front-end asks. On return every queue is stopped and
- * the memory table dropped; in-flight state survives in the shared inflight
- * memory for the next connection.
+ * and stopped as the front-end asks. On return nothing of the connection is
+ * left in the process: queues stopped, their fds closed, the memory table,
+ * grant tables, IOTLB entries, dirty log and in-flight area unmapped and
+ * their fds closed, features forgotten. In-flight state survives in the
+ * shared in-flight memory, which the front-end keeps and hands to the next
+ * connection (SET_INFLIGHT_FD).
  * Return: 0 when the front-end closed the connection, or the negative errno
  * of the protocol error that made the device close it.
  */

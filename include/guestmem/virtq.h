@@ -231,6 +231,35 @@ GM_EXPORT void gm_virtq_set_base(gm_virtq *vq, uint32_t base);
 GM_EXPORT uint16_t gm_virtq_get_used_idx(const gm_virtq *vq);
 
 /**
+ * struct gm_virtq_range - a range of the queue's address space.
+ * @addr: first address
+ * @len: bytes
+ */
+typedef struct gm_virtq_range {
+    gm_addr addr;
+    uint64_t len;
+} gm_virtq_range;
+
+/* Ranges gm_virtq_device_areas() fills at most. */
+#define GM_VIRTQ_DEVICE_AREAS 2u
+
+/**
+ * gm_virtq_device_areas() - where the device writes the rings.
+ * @vq: the queue
+ * @area: filled with the ranges
+ *
+ * Split: the used ring (flags, index, entries and, with event index,
+ * avail_event). Packed: the device event suppression area and the
+ * descriptor ring (used descriptors are written back there). Every ring
+ * write of pop, push and the notification calls falls inside; a device
+ * that must log what it wrote (a vhost-user dirty log) logs these.
+ * Return: the number of ranges filled (1 or 2).
+ * Context: any thread that owns the queue.
+ */
+GM_EXPORT unsigned int gm_virtq_device_areas(const gm_virtq *vq,
+                                             gm_virtq_range area[GM_VIRTQ_DEVICE_AREAS]);
+
+/**
  * gm_virtq_is_broken() - did the queue stop because of a guest error?
  * @vq: the queue
  * Return: true once any call broke it.

@@ -79,17 +79,27 @@ static int h_get_features(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
     return 0;
 }
 
+static bool any_queue_running(const gm_vhost_dev *dev)
+{
+    for (unsigned int i = 0; i < dev->cfg.num_queues; i++) {
+        if (dev->queues[i].running)
+            return true;
+    }
+    return false;
+}
+
 static int h_set_features(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
 {
     uint64_t f = m->payload.u64;
-    bool was_logging = vu_has_feature(dev, VU_F_LOG_ALL);
 
     (void)r;
     if (f & ~offered_features(dev))
         return -EINVAL;
-    dev->features = f;
-    if (vu_has_feature(dev, VU_F_LOG_ALL) != was_logging)
-        vu_log_set_logging(dev, !was_logging);
+    /* Queue threads work with the features their rings started with: under
+     * a running ring only logging may be switched (migration). */
+    if (any_queue_running(dev) && ((f ^ dev->features) & ~(1ull << VU_F_LOG_ALL)))
+        return -EBUSY;
+    __atomic_store_n(&dev->features, f, __ATOMIC_RELEASE);
     if (!vu_has_feature(dev, VU_F_PROTOCOL_FEATURES)) {
         for (unsigned int i = 0; i < dev->cfg.num_queues; i++)
             vu_queue_set_enabled(&dev->queues[i], true);
@@ -135,25 +145,27 @@ static bool xen_mmap(const gm_vhost_dev *dev)
     return vu_has_protocol(dev, VU_PROTOCOL_F_XEN_MMAP);
 }
 
-static void refresh_after_memory_change(gm_vhost_dev *dev)
+static bool region_is_grant(const gm_vhost_dev *dev, const vu_msg *m, uint32_t i)
 {
-    if (vu_has_feature(dev, VU_F_LOG_ALL))
-        vu_log_set_logging(dev, true);
-    vu_queue_refresh_all(dev);
+    return xen_mmap(dev) && (m->payload.mem_xen.regions[i].xen.flags & VU_XEN_MMAP_GRANT);
 }
 
+/* Grant regions last: they attach to the table's foreign regions. */
 static int add_regions(gm_vhost_dev *dev, vu_msg *m, uint32_t n)
 {
     int err = 0;
 
-    for (uint32_t i = 0; i < n && !err; i++) {
-        int fd = vu_msg_take_fd(m, i);
-
-        if (xen_mmap(dev))
-            err = vu_mem_add(&dev->mem, &m->payload.mem_xen.regions[i].region,
-                             &m->payload.mem_xen.regions[i].xen, fd);
-        else
-            err = vu_mem_add(&dev->mem, &m->payload.mem.regions[i], NULL, fd);
+    for (unsigned int grants = 0; grants < 2; grants++) {
+        for (uint32_t i = 0; i < n && !err; i++) {
+            if (region_is_grant(dev, m, i) != (bool)grants)
+                continue;
+            if (xen_mmap(dev))
+                err = vu_mem_add(&dev->mem, &m->payload.mem_xen.regions[i].region,
+                                 &m->payload.mem_xen.regions[i].xen, vu_msg_take_fd(m, i));
+            else
+                err = vu_mem_add(&dev->mem, &m->payload.mem.regions[i], NULL,
+                                 vu_msg_take_fd(m, i));
+        }
     }
     return err;
 }
@@ -172,7 +184,7 @@ static int h_set_mem_table(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
     vu_mem_clear(&dev->mem);
     err = add_regions(dev, m, n);
     gm_transaction_commit(dev->sys);
-    refresh_after_memory_change(dev);
+    vu_queue_refresh_all(dev);
     return err;
 }
 
@@ -192,7 +204,7 @@ static int h_add_mem_reg(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
                          &m->payload.single_xen.region.xen, fd);
     else
         err = vu_mem_add(&dev->mem, &m->payload.single.region, NULL, fd);
-    refresh_after_memory_change(dev);
+    vu_queue_refresh_all(dev);
     return err;
 }
 
@@ -367,9 +379,7 @@ static int h_set_vring_err(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
     (void)r;
     if (!q)
         return -EINVAL;
-    if (q->err_fd >= 0)
-        close(q->err_fd);
-    q->err_fd = fd;
+    vu_queue_set_err(q, fd);
     return 0;
 }
 
@@ -466,20 +476,37 @@ static int h_set_inflight_fd(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
     return vu_inflight_set(dev, &m->payload.inflight, vu_msg_take_fd(m, 0));
 }
 
-static void reset_queues(gm_vhost_dev *dev)
+/*
+ * Drop the device state of the session: queues (threads, fds), the memory
+ * table (mappings, fds, grant tables), IOTLB entries, the log, the
+ * in-flight area, features. Then wait for the deferred frees, so that every
+ * mapping and fd is gone when this returns (a region is freed after an
+ * RCU grace period). What belongs to the connection itself (protocol
+ * features, the back-end channel) is the caller's.
+ */
+static void session_reset(gm_vhost_dev *dev)
 {
     for (unsigned int i = 0; i < dev->cfg.num_queues; i++)
         vu_queue_reset(&dev->queues[i]);
+    vu_iotlb_clear(&dev->iotlb);
+    vu_mem_clear(&dev->mem);
+    vu_log_release(dev);
+    vu_inflight_release(dev);
+    __atomic_store_n(&dev->features, 0, __ATOMIC_RELEASE);
+    gm_system_drain(dev->sys);
+    gm_mapcache_flush(dev->mem.mc);
+    if (dev->ops->reset)
+        dev->ops->reset(dev->opaque);
 }
 
+/* RESET_DEVICE (and RESET_OWNER): back to the state after SET_OWNER;
+ * the front-end sets features, memory table and rings up again (QEMU does
+ * at every device start). */
 static int h_reset(gm_vhost_dev *dev, vu_msg *m, vu_reply *r)
 {
     (void)m;
     (void)r;
-    reset_queues(dev);
-    dev->features = 0;
-    if (dev->ops->reset)
-        dev->ops->reset(dev->opaque);
+    session_reset(dev);
     return 0;
 }
 
@@ -565,20 +592,16 @@ static int dispatch(gm_vhost_dev *dev, vu_msg *m)
     return err ? err : sent;
 }
 
+/* The end of a connection: nothing of it survives (vhost_int.h). */
 static void disconnect(gm_vhost_dev *dev)
 {
-    vu_iotlb_close(&dev->iotlb);
-    reset_queues(dev);
-    vu_mem_clear(&dev->mem);
-    vu_log_release(dev);
-    vu_inflight_release(dev);
+    vu_iotlb_close(&dev->iotlb);   /* waits for misses end at once */
+    session_reset(dev);
     vu_iotlb_set_backend_fd(&dev->iotlb, -1);
     if (dev->backend_fd >= 0)
         close(dev->backend_fd);
     dev->backend_fd = -1;
-    dev->features = dev->protocol_features = 0;
-    if (dev->ops->reset)
-        dev->ops->reset(dev->opaque);
+    dev->protocol_features = 0;
 }
 
 int gm_vhost_dev_run(gm_vhost_dev *dev, int conn)
@@ -609,7 +632,9 @@ int gm_vhost_dev_run(gm_vhost_dev *dev, int conn)
 
 static int dev_init(gm_vhost_dev *dev)
 {
-    int err = vu_mem_init(&dev->mem, dev->sys, (vu_grant_mode)dev->cfg.grants);
+    int err = vu_mem_init(&dev->mem, dev->sys, (vu_grant_mode)dev->cfg.grants,
+                          dev->cfg.require_sealed ? VU_FILE_REQUIRE_SEALED
+                                                  : VU_FILE_WARN_UNSEALED);
 
     if (!err)
         err = vu_iotlb_init(&dev->iotlb, dev->sys, dev->mem.uaddr_as);
@@ -670,7 +695,7 @@ void gm_vhost_dev_free(gm_vhost_dev *dev)
     for (unsigned int i = 0; i < VU_MAX_QUEUES; i++) {
         if (dev->queues[i].wake_fd >= 0)
             close(dev->queues[i].wake_fd);
-        pthread_mutex_destroy(&dev->queues[i].call_lock);
+        pthread_mutex_destroy(&dev->queues[i].fd_lock);
     }
     pthread_mutex_destroy(&dev->log_lock);
     free(dev);

@@ -17,12 +17,17 @@
  * index and what the crashed back-end had taken, in order (each queue is
  * processed in order), so the ring is rewound to the used index and they
  * are popped again from the available ring.
+ *
+ * The area is a file shared with the front-end, so its size must not
+ * change while mapped (a truncation would turn the next access into
+ * SIGBUS): the memfd created here is sealed against growing, shrinking and
+ * further sealing before it is handed out, and one the front-end passes
+ * back must be sealed against shrinking (ours is; so is libvhost-user's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhost/vhost_int.h"
@@ -79,7 +84,7 @@ int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *repl
     qsize = queue_region_size(req->queue_size);
     size = qsize * req->num_queues;
     fd = memfd_create("guestmem-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0 || vu_file_seal_size(fd) < 0 ||
         (area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
         int err = -errno;
 
@@ -102,14 +107,14 @@ int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *repl
 int vu_inflight_set(gm_vhost_dev *dev, const vu_inflight *req, int fd)
 {
     uint64_t size;
-    struct stat st;
     uint8_t *area;
 
     if (fd < 0 || !geometry_ok(dev, req->num_queues, req->queue_size) || !queues_stopped(dev))
         goto fail;
     size = queue_region_size(req->queue_size) * req->num_queues;
-    if (req->mmap_size != size || req->mmap_offset % 4096 || fstat(fd, &st) < 0 ||
-        !S_ISREG(st.st_mode) || (uint64_t)st.st_size < req->mmap_offset + size)
+    if (req->mmap_size != size || req->mmap_offset % 4096 ||
+        vu_file_check(dev->sys, fd, req->mmap_offset, size, VU_FILE_REQUIRE_SEALED,
+                      "in-flight area fd") < 0)
         goto fail;
     area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)req->mmap_offset);
     if (area == MAP_FAILED)

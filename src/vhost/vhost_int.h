@@ -3,10 +3,36 @@
  * Internal state of a vhost-user device, shared by the files of src/vhost.
  *
  * Threads: one message thread (gm_vhost_dev_run) owns the device state and
- * starts/stops one thread per running queue. A queue's configuration (size,
- * addresses, base, kick fd) changes only while it is stopped; what may
- * change while it runs is guarded: the call fd by call_lock, "enabled" and
- * "refresh" are atomics, the memory table is guestmem's (RCU readers).
+ * starts/stops one thread per running queue. Who may touch what:
+ *
+ *   field                          written by                 read by queue threads
+ *   -----------------------------  -------------------------  ---------------------------
+ *   q->num, addr, base, kick_fd,   message thread, queue      no (the thread copies what it
+ *   q->vq (created by the thread)  stopped                    needs at start; vq is its own)
+ *   q->call_fd, q->err_fd          message thread, fd_lock    under fd_lock (notify, error)
+ *   q->enabled, q->refresh,        message thread, atomic     atomic loads
+ *   q->stopping
+ *   q->inflight                    message thread, stopped    the queue's own thread
+ *   dev->features                  message thread, atomic;    atomic loads (vu_has_feature);
+ *                                  while a queue runs only    only LOG_ALL may change under
+ *                                  LOG_ALL may change         a running queue
+ *   dev->protocol_features         message thread             no
+ *   dev->mem slots                 message thread, slots_lock under slots_lock; the regions
+ *                                  and transactions           through guestmem (RCU)
+ *   dev->iotlb entries             message thread, its lock   under its lock
+ *   dev->log, log_size             message thread, log_lock   under log_lock
+ *   dev->inflight area             message thread, all        the queue's slice only
+ *                                  queues stopped
+ *   dev->stats                     any thread, relaxed atomics
+ *
+ * A queue's configuration changes only while it is stopped; the message
+ * thread stops a queue (GET_VRING_BASE, reset, disconnect) by setting
+ * `stopping`, waking and joining its thread.
+ *
+ * Connections: everything of a connection (fds, mappings, grant tables,
+ * IOTLB entries, the log, the in-flight area, features) is dropped when it
+ * ends (vu_session_end); RESET_DEVICE drops the same but for what belongs
+ * to the connection itself (protocol features, the back-end channel).
  */
 #ifndef GUESTMEM_VHOST_INT_H
 #define GUESTMEM_VHOST_INT_H
@@ -47,10 +73,10 @@ struct gm_vhost_queue {
     vu_vring_addr addr;
     uint32_t base;                /* gm_virtq_get_base() encoding */
     int kick_fd;
-    int err_fd;
 
-    pthread_mutex_t call_lock;
+    pthread_mutex_t fd_lock;      /* call_fd and err_fd */
     int call_fd;
+    int err_fd;
 
     int enabled;                  /* atomic */
     int refresh;                  /* atomic: ring caches are stale */
@@ -64,9 +90,6 @@ struct gm_vhost_queue {
     gm_as *as;
     vu_inflight_queue *inflight;  /* in the shared inflight area, or NULL */
     uint64_t inflight_counter;
-    uint16_t *resubmit;           /* heads to resubmit, in counter order */
-    unsigned int nresubmit;
-    unsigned int resubmit_pos;
 };
 
 struct gm_vhost_dev {
@@ -90,7 +113,7 @@ struct gm_vhost_dev {
     uint8_t *log;                 /* SET_LOG_BASE area (at log_offset in its mapping) */
     uint64_t log_offset;
     uint64_t log_size;
-    pthread_mutex_t log_lock;
+    pthread_mutex_t log_lock;     /* dev->log stays mapped while held */
 
     int inflight_fd;
     uint8_t *inflight;
@@ -103,9 +126,10 @@ struct gm_vhost_dev {
 
 #define VU_STAT(dev, field) __atomic_add_fetch(&(dev)->stats.field, 1, __ATOMIC_RELAXED)
 
+/* Any thread (the ownership table above). */
 static inline bool vu_has_feature(const gm_vhost_dev *dev, unsigned int bit)
 {
-    return dev->features & (1ull << bit);
+    return __atomic_load_n(&dev->features, __ATOMIC_ACQUIRE) & (1ull << bit);
 }
 
 static inline bool vu_has_protocol(const gm_vhost_dev *dev, unsigned int bit)
@@ -119,6 +143,7 @@ int vu_queue_start(gm_vhost_queue *q);
 void vu_queue_stop(gm_vhost_queue *q);
 void vu_queue_reset(gm_vhost_queue *q);
 void vu_queue_set_call(gm_vhost_queue *q, int fd);
+void vu_queue_set_err(gm_vhost_queue *q, int fd);
 void vu_queue_set_enabled(gm_vhost_queue *q, bool enabled);
 void vu_queue_refresh_all(gm_vhost_dev *dev);
 /* Refresh the queues whose rings overlap the IOVAs [first, last]. */
@@ -134,9 +159,13 @@ void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx);
 
 /* vhost_log.c */
+/* SET_LOG_BASE: map the log (takes @fd; it must be sealed against shrinking). */
 int vu_log_set_base(gm_vhost_dev *dev, const vu_log *log, int fd);
-void vu_log_set_logging(gm_vhost_dev *dev, bool on);
-void vu_log_sync(gm_vhost_dev *dev);
+/* With VHOST_F_LOG_ALL and a log: mark the pages of @elem's device-writable
+ * buffers (before the push) / the ring's device area (after a push, and as
+ * the queue stops). Queue thread. */
+void vu_log_buffers(gm_vhost_queue *q, const gm_virtq_elem *elem);
+void vu_log_rings(gm_vhost_queue *q);
 void vu_log_release(gm_vhost_dev *dev);
 
 #endif

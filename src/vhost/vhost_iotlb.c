@@ -198,9 +198,19 @@ static void earliest(struct timespec *a, const struct timespec *b)
         *a = *b;
 }
 
-static bool must_give_up_locked(const vu_iotlb_table *t, unsigned int gen)
+/* Per queue thread: its queue's "being stopped" flag (an atomic int), or
+ * NULL on other threads. Stopping one queue ends only its own waits. */
+static __thread const int *thread_stopping;
+
+void vu_iotlb_bind_thread(const int *stopping)
 {
-    return t->closing || t->backend_fd < 0 || t->cancel_gen != gen || t->stopping;
+    thread_stopping = stopping;
+}
+
+static bool must_give_up_locked(const vu_iotlb_table *t)
+{
+    return t->closing || t->backend_fd < 0 ||
+           (thread_stopping && __atomic_load_n(thread_stopping, __ATOMIC_ACQUIRE));
 }
 
 /*
@@ -247,14 +257,14 @@ static void wake_waiters_locked(vu_iotlb_table *t, const vu_iotlb_entry *e)
  * guests flush whole domains): then ask again, with a fresh deadline. */
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
-    unsigned int gen = t->cancel_gen, asked_at = t->inval_gen;
+    unsigned int asked_at = t->inval_gen;
     struct timespec deadline;
     bool asked = false;
     int i;
 
     t->stats.lookups++;
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
-        if (must_give_up_locked(t, gen))
+        if (must_give_up_locked(t))
             return -1;
         if (!asked || asked_at != t->inval_gen) {
             vu_iotlb miss = { .iova = iova, .perm = (uint8_t)perm, .type = VU_IOTLB_MISS };
@@ -304,15 +314,14 @@ static unsigned int collect_misses_locked(const vu_iotlb_table *t, const vu_iotl
 unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, unsigned int n)
 {
     static __thread vu_iotlb miss[VU_IOTLB_PREFETCH_MAX];
-    unsigned int nmiss = 0, gen, inval;
+    unsigned int nmiss = 0, inval;
     struct timespec deadline;
 
     pthread_mutex_lock(&t->lock);
-    gen = t->cancel_gen;
     inval = t->inval_gen;
     for (unsigned int k = 0; k < n; k++)
         nmiss = collect_misses_locked(t, &ranges[k], miss, nmiss, VU_IOTLB_PREFETCH_MAX);
-    if (nmiss && !must_give_up_locked(t, gen)) {
+    if (nmiss && !must_give_up_locked(t)) {
         deadline_after(&deadline, t->miss_timeout_ms);
         earliest(&deadline, &request_deadline);
         send_misses_dropping_lock(t, miss, nmiss, true);
@@ -321,7 +330,7 @@ unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, 
          * accesses then ask for what they still need. */
         for (unsigned int k = 0; k < nmiss; k++) {
             while (!covered_locked(t, miss[k].iova, miss[k].perm)) {
-                if (must_give_up_locked(t, gen) || t->inval_gen != inval ||
+                if (must_give_up_locked(t) || t->inval_gen != inval ||
                     !wait_page_locked(t, miss[k].iova, miss[k].perm, &deadline))
                     goto out;
             }
@@ -346,6 +355,21 @@ static gm_iotlb_entry vu_translate(void *opaque, gm_addr addr, enum gm_iommu_per
         out = to_gm_entry(t, &t->entries[i], addr);
     pthread_mutex_unlock(&t->lock);
     return out;
+}
+
+int vu_iotlb_translate(vu_iotlb_table *t, uint64_t iova, unsigned int perm, uint64_t *uaddr,
+                       uint64_t *len)
+{
+    int i;
+
+    pthread_mutex_lock(&t->lock);
+    i = wait_entry_locked(t, iova, perm);
+    if (i >= 0) {
+        *uaddr = t->entries[i].uaddr + (iova - t->entries[i].iova);
+        *len = t->entries[i].size - (iova - t->entries[i].iova);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return i >= 0 ? 0 : -EFAULT;
 }
 
 static const gm_iommu_ops vu_iommu_ops = { .translate = vu_translate };
@@ -445,28 +469,32 @@ void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd)
     pthread_mutex_unlock(&t->lock);
 }
 
-void vu_iotlb_stop_begin(vu_iotlb_table *t)
+void vu_iotlb_wake_all(vu_iotlb_table *t)
 {
     pthread_mutex_lock(&t->lock);
-    t->stopping++;
-    t->cancel_gen++;
     wake_waiters_locked(t, NULL);
     pthread_mutex_unlock(&t->lock);
 }
 
-void vu_iotlb_stop_end(vu_iotlb_table *t)
+/* Empty the table (and the core's cache of it); with @closing, misses
+ * fail from now on until a new back-end channel is set. */
+static void drop_all(vu_iotlb_table *t, bool closing)
 {
     pthread_mutex_lock(&t->lock);
-    t->stopping--;
+    t->closing |= closing;
+    t->nr = 0;
+    t->inval_gen++;
+    wake_waiters_locked(t, NULL);
     pthread_mutex_unlock(&t->lock);
+    gm_iommu_invalidate_all(t->iommu);
 }
 
 void vu_iotlb_close(vu_iotlb_table *t)
 {
-    pthread_mutex_lock(&t->lock);
-    t->closing = true;
-    t->nr = 0;
-    wake_waiters_locked(t, NULL);
-    pthread_mutex_unlock(&t->lock);
-    gm_iommu_invalidate_all(t->iommu);
+    drop_all(t, true);
+}
+
+void vu_iotlb_clear(vu_iotlb_table *t)
+{
+    drop_all(t, false);
 }

@@ -50,9 +50,7 @@ typedef struct vu_iotlb_table {
     unsigned int senders;         /* threads sending on backend_fd without the lock */
     bool channel_broken;          /* a miss was sent in part: send no more */
     bool closing;                 /* connection going away: stop waiting */
-    unsigned int cancel_gen;      /* bumped to make current waiters give up */
     unsigned int inval_gen;       /* bumped by every invalidation that removed entries */
-    unsigned int stopping;        /* queues being stopped: misses fail at once */
     unsigned int miss_timeout_ms;
     gm_as *target;                /* the front-end's user addresses */
     gm_region *iommu;             /* IOMMU region translating through us */
@@ -66,8 +64,11 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg);
 /* Set or clear (-1) the back-end channel; returns once no thread is still
  * sending on the previous one, so the caller may close it. */
 void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd);
-/* Wake waiters; later misses fail at once (disconnect). */
+/* Drop every entry and wake waiters; later misses fail at once until a new
+ * back-end channel is set (disconnect). */
 void vu_iotlb_close(vu_iotlb_table *t);
+/* Drop every entry (device reset); misses work on. */
+void vu_iotlb_clear(vu_iotlb_table *t);
 /* A queue thread starts a request (or a ring update): from now on its
  * misses wait at most one miss timeout in total. */
 void vu_iotlb_request_start(const vu_iotlb_table *t);
@@ -82,8 +83,17 @@ typedef struct vu_iotlb_range {
     unsigned int perm;
 } vu_iotlb_range;
 unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, unsigned int n);
-/* While a queue is being stopped, misses fail at once (begin/end nest). */
-void vu_iotlb_stop_begin(vu_iotlb_table *t);
-void vu_iotlb_stop_end(vu_iotlb_table *t);
+/* Make the calling thread a queue's: while *@stopping (an atomic int) is
+ * set, its misses fail at once and its waits end. Other queues' threads
+ * go on waiting. */
+void vu_iotlb_bind_thread(const int *stopping);
+/* Wake every waiter to look at its queue's stopping flag again (a queue is
+ * being stopped). */
+void vu_iotlb_wake_all(vu_iotlb_table *t);
+/* The front-end user address of @iova and how many bytes from it one entry
+ * maps, asking the front-end on a miss (as an access would). Returns 0 or
+ * -EFAULT (no translation in time). Context: a queue thread, no lock held. */
+int vu_iotlb_translate(vu_iotlb_table *t, uint64_t iova, unsigned int perm, uint64_t *uaddr,
+                       uint64_t *len);
 
 #endif

@@ -12,8 +12,16 @@
  * Everything here comes from the peer: sizes and addresses are checked for
  * overflow and overlap, the fd must be a regular file (memfd, shm, hugetlbfs)
  * large enough for the mapping (mapping past its end would SIGBUS on first
- * access), and an fd that can still shrink (no F_SEAL_SHRINK) is logged,
- * because the peer could then truncate it under us.
+ * access), and an fd that can still shrink (no F_SEAL_SHRINK) is refused or
+ * logged as ram_policy says (vhost_file.c).
+ *
+ * Emulated grant tables index the guest's RAM, which the front-end sends as
+ * a FOREIGN region of the same domid. That region's fd is the slot's own:
+ * it is closed when the region goes (REM_MEM_REG, a new table, the end of
+ * the connection), and a grant region attaches only to a FOREIGN region of
+ * the table it arrives in, never to RAM an earlier table or connection
+ * named. A grant table, once attached, holds its own reference to that RAM
+ * until its region is freed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,13 +36,17 @@
 
 #define PAGE_MASK_4K 0xfffull
 
-int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants)
+static const vu_mem_slot empty_slot = { .foreign_fd = -1 };
+
+int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants, vu_file_policy ram_policy)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->slots_lock, NULL);
     m->sys = sys;
     m->grants = grants;
-    m->last_foreign_fd = -1;
+    m->ram_policy = ram_policy;
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++)
+        m->slots[i] = empty_slot;
     m->gpa_root = gm_region_new_container(sys, "vhost-gpa", GM_SIZE_2_64);
     m->uaddr_root = gm_region_new_container(sys, "vhost-uaddr", GM_SIZE_2_64);
     m->mc = gm_mapcache_new(NULL);
@@ -62,23 +74,6 @@ static bool slots_overlap(const vu_mem *m, const vu_mem_region *r)
     return false;
 }
 
-/* The fd must back the whole mapping, or accesses past its end SIGBUS. */
-static int check_fd(gm_system *sys, int fd, uint64_t end)
-{
-    struct stat st;
-    int seals;
-
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return -EBADF;
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < end)
-        return -EINVAL;
-    seals = fcntl(fd, F_GET_SEALS);
-    if (seals < 0 || !(seals & F_SEAL_SHRINK))
-        gm_log(sys, GM_LOG_WARNING,
-               "memory fd is not sealed against shrinking; the front-end must not truncate it");
-    return 0;
-}
-
 /* RAM from the fd, mapped from a page-aligned offset; *delta is where the
  * region's data starts inside the mapping. */
 static gm_region *map_ram(vu_mem *m, const vu_mem_region *r, int fd, uint64_t *delta)
@@ -87,8 +82,8 @@ static gm_region *map_ram(vu_mem *m, const vu_mem_region *r, int fd, uint64_t *d
     char name[48];
 
     *delta = r->mmap_offset - base;
-    if (overflows(r->mmap_offset, r->memory_size) ||
-        check_fd(m->sys, fd, r->mmap_offset + r->memory_size) < 0)
+    if (vu_file_check(m->sys, fd, r->mmap_offset, r->memory_size, m->ram_policy,
+                      "memory region fd") < 0)
         return NULL;
     snprintf(name, sizeof(name), "vhost-mem@%" PRIx64, r->guest_phys_addr);
     return gm_region_new_ram_from_fd(m->sys, name, r->memory_size + *delta, fd, base, true);
@@ -100,6 +95,23 @@ static bool no_advance_map(const vu_xen_mmap *xen)
     return xen->flags & (VU_XEN_MMAP_NO_ADVANCE_SPEC | VU_XEN_MMAP_NO_ADVANCE_RUSTVMM);
 }
 
+static bool is_foreign(const vu_xen_mmap *xen)
+{
+    return xen && (xen->flags & VU_XEN_MMAP_FOREIGN);
+}
+
+/* The RAM fd of the FOREIGN region of @domid in the current table, or -1. */
+static int foreign_fd_of(const vu_mem *m, uint32_t domid)
+{
+    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
+        const vu_mem_slot *s = &m->slots[i];
+
+        if (s->used && s->foreign_fd >= 0 && s->xen.domid == domid)
+            return s->foreign_fd;
+    }
+    return -1;
+}
+
 static gm_region *map_grants(vu_mem *m, vu_mem_slot *s, int fd)
 {
     uint32_t pages = (uint32_t)(s->r.memory_size >> GM_GRANT_PAGE_SHIFT);
@@ -109,10 +121,18 @@ static gm_region *map_grants(vu_mem *m, vu_mem_slot *s, int fd)
     if (no_advance_map(&s->xen))
         m->unmap_after_use = true;
     if (m->grants == VU_GRANTS_EMULATED) {
-        if (m->last_foreign_fd < 0)
-            return NULL;
-        gm_gnttab_emu *gt = gm_gnttab_emu_attach(fd, m->last_foreign_fd);
+        int ram_fd = foreign_fd_of(m, s->xen.domid);
+        gm_gnttab_emu *gt;
 
+        if (ram_fd < 0) {
+            gm_log(m->sys, GM_LOG_GUEST_ERROR,
+                   "grant region refused: no foreign region of domain %u in this table",
+                   s->xen.domid);
+            return NULL;
+        }
+        if (vu_file_check(m->sys, fd, 0, 1, m->ram_policy, "grant table fd") < 0)
+            return NULL;
+        gt = gm_gnttab_emu_attach(fd, ram_fd);
         if (!gt)
             return NULL;
         s->provider = gm_gnttab_emu_provider_owning(gt);
@@ -151,10 +171,11 @@ static void slot_store(vu_mem *m, vu_mem_slot *dst, const vu_mem_slot *src)
 
 static void slot_release(vu_mem *m, vu_mem_slot *s)
 {
-    static const vu_mem_slot empty;
     vu_mem_slot old = *s;
 
-    slot_store(m, s, &empty);
+    slot_store(m, s, &empty_slot);
+    if (old.foreign_fd >= 0)
+        close(old.foreign_fd);
     gm_transaction_begin(m->sys);
     if (old.gpa_alias)
         gm_region_del_subregion(m->gpa_root, old.gpa_alias);
@@ -163,8 +184,7 @@ static void slot_release(vu_mem *m, vu_mem_slot *s)
     gm_transaction_commit(m->sys);
     gm_region_unref(old.gpa_alias);
     gm_region_unref(old.uaddr_alias);
-    /* A grant region closes its provider (and table) when it is freed;
-     * readers that took a reference (vu_mem_ref_ram_slots) keep it alive. */
+    /* A grant region closes its provider (and table) when it is freed. */
     gm_region_unref(old.backing);
 }
 
@@ -182,34 +202,44 @@ static bool is_grant(const vu_xen_mmap *xen)
     return xen && (xen->flags & VU_XEN_MMAP_GRANT);
 }
 
-int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd)
+/* Map @tmp's backing from @fd (owned by the call) and show it at its
+ * addresses. */
+static int slot_fill(vu_mem *m, vu_mem_slot *tmp, int fd)
 {
-    vu_mem_slot *s = free_slot(m), tmp = { .r = *r };
     uint64_t delta = 0;
-    int err = -EINVAL;
+    int err;
 
-    if (!s) {
-        err = -ENOSPC;
-    } else if (!overflows(r->guest_phys_addr, r->memory_size) &&
-               !overflows(r->userspace_addr, r->memory_size) && !slots_overlap(m, r)) {
-        if (xen)
-            tmp.xen = *xen;
-        tmp.backing = is_grant(xen) ? map_grants(m, &tmp, fd) : map_ram(m, r, fd, &delta);
-        tmp.used = tmp.backing != NULL;
-        err = tmp.used ? place_aliases(m, &tmp, delta) : -EINVAL;
-        if (err && tmp.used)
-            slot_release(m, &tmp);
-        else if (!err)
-            slot_store(m, s, &tmp);
-    }
-    if (!err && xen && (xen->flags & VU_XEN_MMAP_FOREIGN)) {
-        if (m->last_foreign_fd >= 0)
-            close(m->last_foreign_fd);
-        m->last_foreign_fd = fd;
+    tmp->backing = is_grant(&tmp->xen) ? map_grants(m, tmp, fd) : map_ram(m, &tmp->r, fd, &delta);
+    tmp->used = tmp->backing != NULL;
+    err = tmp->used ? place_aliases(m, tmp, delta) : -EINVAL;
+    if (!err && is_foreign(&tmp->xen)) {
+        tmp->foreign_fd = fd;   /* kept for grant tables of its domid */
         return 0;
     }
     if (fd >= 0)
         close(fd);
+    if (err && tmp->used)
+        slot_release(m, tmp);
+    return err;
+}
+
+int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd)
+{
+    vu_mem_slot *s = free_slot(m), tmp = empty_slot;
+    int err;
+
+    tmp.r = *r;
+    if (xen)
+        tmp.xen = *xen;
+    if (!s || overflows(r->guest_phys_addr, r->memory_size) ||
+        overflows(r->userspace_addr, r->memory_size) || slots_overlap(m, r)) {
+        if (fd >= 0)
+            close(fd);
+        return s ? -EINVAL : -ENOSPC;
+    }
+    err = slot_fill(m, &tmp, fd);
+    if (!err)
+        slot_store(m, s, &tmp);
     return err;
 }
 
@@ -246,14 +276,12 @@ void vu_mem_destroy(vu_mem *m)
     gm_as_free(m->uaddr_as);
     gm_region_unref(m->gpa_root);
     gm_region_unref(m->uaddr_root);
-    if (m->last_foreign_fd >= 0)
-        close(m->last_foreign_fd);
     pthread_mutex_destroy(&m->slots_lock);
     /* The mapping cache outlives the grant regions: freed by the owner
      * after the system's deferred frees ran (vu_dev_free). */
 }
 
-int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa)
+int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa, uint64_t *left)
 {
     int ret = -EFAULT;
 
@@ -263,38 +291,12 @@ int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa)
 
         if (m->slots[i].used && uaddr - r->userspace_addr < r->memory_size) {
             *gpa = r->guest_phys_addr + (uaddr - r->userspace_addr);
+            if (left)
+                *left = r->memory_size - (uaddr - r->userspace_addr);
             ret = 0;
             break;
         }
     }
     pthread_mutex_unlock(&m->slots_lock);
     return ret;
-}
-
-unsigned int vu_mem_ref_ram_slots(vu_mem *m, vu_mem_slot out[VU_MAX_SLOTS])
-{
-    unsigned int n = 0;
-
-    pthread_mutex_lock(&m->slots_lock);
-    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
-        if (m->slots[i].used && !(m->slots[i].xen.flags & VU_XEN_MMAP_GRANT)) {
-            out[n] = m->slots[i];
-            gm_region_ref(out[n++].backing);
-        }
-    }
-    pthread_mutex_unlock(&m->slots_lock);
-    return n;
-}
-
-uint64_t vu_mem_gpa_end(const vu_mem *m)
-{
-    uint64_t end = 0;
-
-    for (unsigned int i = 0; i < VU_MAX_SLOTS; i++) {
-        const vu_mem_region *r = &m->slots[i].r;
-
-        if (m->slots[i].used && r->guest_phys_addr + r->memory_size > end)
-            end = r->guest_phys_addr + r->memory_size;
-    }
-    return end;
 }

@@ -6,6 +6,7 @@
 
 #include <guestmem/guestmem.h>
 
+#include "vhost/vhost_file.h"
 #include "vhost/vhost_proto.h"
 
 #define VU_MAX_SLOTS 32u
@@ -25,6 +26,8 @@ typedef struct vu_mem_slot {
     gm_region *gpa_alias;         /* in gpa_root at guest_phys_addr */
     gm_region *uaddr_alias;       /* in uaddr_root at userspace_addr */
     gm_grant_provider provider;   /* of a grant slot; owned by its region */
+    int foreign_fd;               /* FOREIGN slot: the guest RAM fd that emulated
+                                   * grant tables of its domid attach to; else -1 */
 } vu_mem_slot;
 
 typedef struct vu_mem {
@@ -35,27 +38,31 @@ typedef struct vu_mem {
     gm_as *uaddr_as;              /* the front-end's user addresses (IOTLB targets) */
     gm_mapcache *mc;              /* grant mappings */
     vu_grant_mode grants;
-    int last_foreign_fd;          /* guest RAM fd for emulated grant tables */
+    vu_file_policy ram_policy;    /* unsealed RAM fds: accepted or refused */
     bool unmap_after_use;         /* a grant slot said "do not map in advance" */
     /* Written by the message thread only, under slots_lock; queue threads
-     * read them under it (vu_mem_uaddr_to_gpa, vu_mem_ref_ram_slots). */
+     * read them under it (vu_mem_uaddr_to_gpa). */
     pthread_mutex_t slots_lock;
     vu_mem_slot slots[VU_MAX_SLOTS];
 } vu_mem;
 
-int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants);
+int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants, vu_file_policy ram_policy);
 void vu_mem_destroy(vu_mem *m);
-/* Add one region; takes ownership of @fd (closed on error). */
+/*
+ * Add one region; takes ownership of @fd (closed on error, and once the
+ * region is mapped, unless it is a FOREIGN region: then the slot keeps it
+ * until the region goes). A grant region needs a FOREIGN region of its
+ * domid in the current table (emulated grants). Returns 0, -ENOSPC, or
+ * -EINVAL (a bad range or fd, an unsealed fd under VU_FILE_REQUIRE_SEALED,
+ * a grant region without its foreign region; the log says which).
+ */
 int vu_mem_add(vu_mem *m, const vu_mem_region *r, const vu_xen_mmap *xen, int fd);
 int vu_mem_remove(vu_mem *m, const vu_mem_region *r);
+/* Drop every region and what it holds (mappings, fds, grant tables). */
 void vu_mem_clear(vu_mem *m);
-/* Translate a front-end user address to a guest physical address. */
-int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa);
-/* Copy the used RAM (non-grant) slots into @out, each holding a reference
- * on its backing region that the caller drops with gm_region_unref().
- * Any thread. Returns how many. */
-unsigned int vu_mem_ref_ram_slots(vu_mem *m, vu_mem_slot out[VU_MAX_SLOTS]);
-/* Highest guest physical address + 1 of all regions. */
-uint64_t vu_mem_gpa_end(const vu_mem *m);
+/* Translate a front-end user address to a guest physical address; *@left
+ * (if not NULL) gets how many bytes from there the region still covers.
+ * Returns 0 or -EFAULT. Any thread. */
+int vu_mem_uaddr_to_gpa(vu_mem *m, uint64_t uaddr, uint64_t *gpa, uint64_t *left);
 
 #endif

@@ -31,7 +31,7 @@ void vu_queue_init(gm_vhost_queue *q, gm_vhost_dev *dev, unsigned int idx)
     q->idx = idx;
     q->kick_fd = q->call_fd = q->err_fd = -1;
     q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pthread_mutex_init(&q->call_lock, NULL);
+    pthread_mutex_init(&q->fd_lock, NULL);
 }
 
 static void wake(gm_vhost_queue *q)
@@ -76,7 +76,7 @@ static int ring_addr(gm_vhost_dev *dev, uint64_t a, gm_addr *out)
         *out = a;
         return 0;
     }
-    return vu_mem_uaddr_to_gpa(&dev->mem, a, out);
+    return vu_mem_uaddr_to_gpa(&dev->mem, a, out, NULL);
 }
 
 static void virtq_log_to_system(void *opaque, enum gm_log_level level, const char *msg)
@@ -89,7 +89,8 @@ static void virtq_log_to_system(void *opaque, enum gm_log_level level, const cha
 static int create_virtq(gm_vhost_queue *q)
 {
     gm_vhost_dev *dev = q->dev;
-    gm_virtq_config cfg = { .size = q->num, .features = dev->features };
+    gm_virtq_config cfg = { .size = q->num,
+                           .features = __atomic_load_n(&dev->features, __ATOMIC_ACQUIRE) };
     int err;
 
     if (ring_addr(dev, q->addr.desc, &cfg.desc_addr) ||
@@ -105,16 +106,29 @@ static int create_virtq(gm_vhost_queue *q)
     return 0;
 }
 
+/* Signal the eventfd in *@fd under fd_lock (SET_VRING_CALL/ERR may replace
+ * it meanwhile: a closed fd's number could already name another file).
+ * Returns whether the signal went out. */
+static bool signal_fd(gm_vhost_queue *q, const int *fd)
+{
+    uint64_t one = 1;
+    bool sent;
+
+    pthread_mutex_lock(&q->fd_lock);
+    sent = *fd >= 0 && write(*fd, &one, sizeof(one)) == sizeof(one);
+    pthread_mutex_unlock(&q->fd_lock);
+    return sent;
+}
+
 /* Tell the front-end once that the ring broke (SET_VRING_ERR's eventfd). */
 static void signal_error(gm_vhost_queue *q)
 {
-    uint64_t one = 1;
-
-    if (q->err_signalled || q->err_fd < 0)
+    if (q->err_signalled)
         return;
     q->err_signalled = true;
-    if (write(q->err_fd, &one, sizeof(one)) != sizeof(one))
-        gm_log(q->dev->sys, GM_LOG_WARNING, "queue %u: error notification failed", q->idx);
+    if (!signal_fd(q, &q->err_fd))
+        gm_log(q->dev->sys, GM_LOG_GUEST_ERROR, "queue %u: error notification not sent",
+               q->idx);
 }
 
 static void handle_if_enabled(gm_vhost_queue *q)
@@ -149,7 +163,10 @@ static void *queue_thread(void *arg)
 {
     gm_vhost_queue *q = arg;
     struct pollfd pfd[2] = { { q->kick_fd, POLLIN, 0 }, { q->wake_fd, POLLIN, 0 } };
-    bool ready = queue_setup(q);
+    bool ready;
+
+    vu_iotlb_bind_thread(&q->stopping);
+    ready = queue_setup(q);
 
     if (ready)
         handle_if_enabled(q);   /* requests made before the kick fd was set */
@@ -161,6 +178,8 @@ static void *queue_thread(void *arg)
         if (ready && !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
             handle_if_enabled(q);
     }
+    /* Notification flags and event indices written since the last push. */
+    vu_log_rings(q);
     return NULL;
 }
 
@@ -187,9 +206,8 @@ void vu_queue_stop(gm_vhost_queue *q)
         return;
     __atomic_store_n(&q->stopping, 1, __ATOMIC_RELEASE);
     wake(q);
-    vu_iotlb_stop_begin(&q->dev->iotlb);
+    vu_iotlb_wake_all(&q->dev->iotlb);   /* its IOTLB waits end; others' go on */
     pthread_join(q->thread, NULL);
-    vu_iotlb_stop_end(&q->dev->iotlb);
     q->running = false;
     if (q->vq)
         q->base = gm_virtq_get_base(q->vq);
@@ -208,25 +226,38 @@ void vu_queue_reset(gm_vhost_queue *q)
 {
     vu_queue_stop(q);
     close_fd(&q->kick_fd);
-    close_fd(&q->err_fd);
+    vu_queue_set_err(q, -1);
     vu_queue_set_call(q, -1);
     q->num = 0;
     q->base = 0;
     q->inflight = NULL;
+    q->inflight_counter = 0;
     memset(&q->addr, 0, sizeof(q->addr));
     __atomic_store_n(&q->enabled, 0, __ATOMIC_RELEASE);
 }
 
-void vu_queue_set_call(gm_vhost_queue *q, int fd)
+/* Replace *@slot with @fd under fd_lock; the old fd is closed after, so no
+ * queue thread can write to its number once it names another file. */
+static void replace_fd(gm_vhost_queue *q, int *slot, int fd)
 {
     int old;
 
-    pthread_mutex_lock(&q->call_lock);
-    old = q->call_fd;
-    q->call_fd = fd;
-    pthread_mutex_unlock(&q->call_lock);
+    pthread_mutex_lock(&q->fd_lock);
+    old = *slot;
+    *slot = fd;
+    pthread_mutex_unlock(&q->fd_lock);
     if (old >= 0)
         close(old);
+}
+
+void vu_queue_set_call(gm_vhost_queue *q, int fd)
+{
+    replace_fd(q, &q->call_fd, fd);
+}
+
+void vu_queue_set_err(gm_vhost_queue *q, int fd)
+{
+    replace_fd(q, &q->err_fd, fd);
 }
 
 void vu_queue_set_enabled(gm_vhost_queue *q, bool enabled)
@@ -294,14 +325,15 @@ int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t w
 {
     int ret;
 
-    vu_log_sync(q->dev);
     vu_iotlb_request_start(&q->dev->iotlb);   /* a fresh bound for the used ring */
+    vu_log_buffers(q, elem);
     /* Unpinned mappings (the request's buffers) go before the guest learns
      * the request is done; the rings stay pinned by their caches. */
     if (q->dev->mem.unmap_after_use)
         gm_mapcache_flush(q->dev->mem.mc);
     vu_inflight_before_push(q, elem->head);
     ret = gm_virtq_push_elem(q->vq, elem, written);
+    vu_log_rings(q);
     if (!ret)
         vu_inflight_after_push(q, elem->head, gm_virtq_get_used_idx(q->vq));
     return ret;
@@ -309,14 +341,8 @@ int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t w
 
 void gm_vhost_queue_notify(gm_vhost_queue *q)
 {
-    uint64_t one = 1;
-
-    if (!gm_virtq_should_notify(q->vq))
-        return;
-    pthread_mutex_lock(&q->call_lock);
-    if (q->call_fd >= 0 && write(q->call_fd, &one, sizeof(one)) == sizeof(one))
+    if (gm_virtq_should_notify(q->vq) && signal_fd(q, &q->call_fd))
         VU_STAT(q->dev, notifications);
-    pthread_mutex_unlock(&q->call_lock);
 }
 
 gm_as *gm_vhost_queue_as(gm_vhost_queue *q)

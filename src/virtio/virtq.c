@@ -190,6 +190,18 @@ uint16_t gm_virtq_get_used_idx(const gm_virtq *vq)
     return vq->used_idx;
 }
 
+unsigned int gm_virtq_device_areas(const gm_virtq *vq, gm_virtq_range area[GM_VIRTQ_DEVICE_AREAS])
+{
+    gm_virtq_config cfg = { .size = vq->size, .features = vq->features };
+
+    area[0] = (gm_virtq_range){ vq->used_addr, used_bytes(&cfg) };
+    if (!vq->packed)
+        return 1;
+    /* Packed: used descriptors are written back into the descriptor ring. */
+    area[1] = (gm_virtq_range){ vq->desc_addr, desc_bytes(vq->size) };
+    return 2;
+}
+
 bool gm_virtq_is_broken(const gm_virtq *vq)
 {
     return vq->error != 0;

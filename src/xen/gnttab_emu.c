@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,9 +134,12 @@ gm_gnttab_emu *gm_gnttab_emu_create(unsigned int nr_entries, int guest_fd, uint6
         errno = EINVAL;
         return NULL;
     }
-    tfd = memfd_create("guestmem-gnttab", MFD_CLOEXEC);
+    tfd = memfd_create("guestmem-gnttab", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     gfd = tfd >= 0 ? dup(guest_fd) : -1;
+    /* Sealed at its size: a process that attached can never be made to
+     * read past the end of the file (SIGBUS) by a truncation. */
     if (gfd < 0 || ftruncate(tfd, (off_t)table_bytes(nr_entries)) < 0 ||
+        fcntl(tfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0 ||
         !(gt = emu_open(tfd, gfd, nr_entries, guest_size / EMU_PAGE, backend_domid))) {
         close_both(tfd, gfd);
         return NULL;

@@ -13,9 +13,15 @@
  * unmaps, pushes and notifies, so memory tables, rings, the IOTLB, the dirty
  * log and in-flight tracking all reach guest memory the fuzzer wrote.
  *
+ * Up to four connections per input, one after the other on the same
+ * device (as a back-end process serves front-end after front-end): the
+ * messages of each connection are written before it is served, and after
+ * each one ends the process must hold exactly the fds and shared-file
+ * mappings it held before the first (nothing of a connection survives it).
+ *
  * Input: byte 0 configures the device, byte 1 the IOTLB miss timeout (1 to
  * 4 ms: no update ever comes, the front-end is not listening), then
- * messages:
+ * messages, where a request byte of 0xff ends the connection instead:
  *
  *   request (1 byte), flags (1 byte: version 1 and NEED_REPLY unless bit 7
  *   asks for raw bits), fd count (low 2 bits), per fd a kind and an
@@ -27,12 +33,12 @@
  * shrinking), nonblocking eventfd, blocking eventfd (each optionally
  * signalled), a socket whose peer is closed, /dev/null, an emulated grant
  * table over the last guest memfd with its entries granted, an in-flight
- * area memfd, an empty memfd, a socket whose peer never reads (a front-end
- * that does not service the back-end channel).
+ * area memfd (optionally sealed), an empty memfd, a socket whose peer
+ * never reads (a front-end that does not service the back-end channel).
  *
  * Checked: no crash, hang (libFuzzer -timeout), leak or sanitizer report,
- * gm_vhost_dev_run() returns, and no file descriptor is left open once the
- * device is freed. GM_FUZZ_VERBOSE=1 prints the device's counters (to see
+ * gm_vhost_dev_run() returns, no fd or mapping of a connection is left once
+ * it ended, and no file descriptor is left open once the device is freed. GM_FUZZ_VERBOSE=1 prints the device's counters (to see
  * what a seed reaches).
  */
 #define _GNU_SOURCE
@@ -55,6 +61,8 @@
 #define MAX_FDS 3u
 #define MAX_PAYLOAD 1024u
 #define MAX_MESSAGES 64u
+#define MAX_CONNECTIONS 4u
+#define END_CONNECTION 0xffu
 #define GRANT_DOMID 0
 
 #define FUZZ_ASSERT(c) ((c) ? (void)0 : abort())
@@ -234,7 +242,7 @@ static int make_fd(front *fr, input *in)
     case 3: return closed_socket();
     case 4: return open("/dev/null", O_RDWR | O_CLOEXEC);
     case 5: return grant_table(fr, arg);
-    case 6: return memfd_from_input(in, (uint64_t)arg * 256, false);
+    case 6: return memfd_from_input(in, (uint64_t)(arg & 0x7f) * 256, arg & 0x80);
     case 7: return memfd_from_input(in, 0, false);
     default: return deaf_socket(fr);
     }
@@ -265,9 +273,9 @@ static void send_message(front *fr, const uint32_t hdr[3], const uint8_t *payloa
     FUZZ_ASSERT(sendmsg(fr->sock, &mh, MSG_NOSIGNAL) == (ssize_t)(12 + len));
 }
 
-static void message(front *fr, input *in)
+static void message(front *fr, input *in, uint8_t request)
 {
-    uint8_t request = get8(in), flags = get8(in);
+    uint8_t flags = get8(in);
     unsigned int nfds = get8(in) % (MAX_FDS + 1);
     uint8_t payload[MAX_PAYLOAD];
     int fds[MAX_FDS];
@@ -309,6 +317,58 @@ static int open_fds(void)
     return n;
 }
 
+/* Mappings of shared files (memfds, /dev/shm, deleted files) in this
+ * process: guest memory, grant tables, logs, in-flight areas. */
+static int shared_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int n = 0;
+
+    FUZZ_ASSERT(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, "memfd:") || strstr(line, "/dev/shm/") || strstr(line, "(deleted)");
+    fclose(f);
+    return n;
+}
+
+/* The fds the front-end side of this program holds between connections. */
+static int front_fds(const front *fr)
+{
+    return (fr->last_guest_fd >= 0) + (int)fr->ndeaf;
+}
+
+/* One connection: its messages (up to an END_CONNECTION byte) written,
+ * then served until the device returns. */
+static void connection(front *fr, input *in, gm_vhost_dev *dev)
+{
+    int sv[2];
+
+    FUZZ_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    fr->sock = sv[0];
+    for (unsigned int i = 0; i < MAX_MESSAGES && in->left; i++) {
+        uint8_t request = get8(in);
+
+        if (request == END_CONNECTION)
+            break;
+        message(fr, in, request);
+    }
+    FUZZ_ASSERT(shutdown(fr->sock, SHUT_WR) == 0);
+    gm_vhost_dev_run(dev, sv[1]);
+    close(fr->sock);
+}
+
+static void check_no_residue(const front *fr, int fds_base, int maps_base, unsigned int conn)
+{
+    int fds = open_fds() - front_fds(fr), maps = shared_mappings();
+
+    if (fds != fds_base || maps != maps_base) {
+        fprintf(stderr, "fuzz_vhost: after connection %u the device holds %d fds and %d shared "
+                "mappings; before the first %d and %d\n", conn, fds, maps, fds_base, maps_base);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -323,29 +383,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .iotlb_miss_timeout_ms = 1 + timeout % 4,
     };
     front fr = { .last_guest_fd = -1 };
-    int fds_before = open_fds(), sv[2], ret;
+    int fds_before = open_fds(), fds_base, maps_base;
     gm_vhost_dev *dev;
 
-    FUZZ_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    fr.sock = sv[0];
-    for (unsigned int i = 0; i < MAX_MESSAGES && in.left; i++)
-        message(&fr, &in);
-    FUZZ_ASSERT(shutdown(fr.sock, SHUT_WR) == 0);
     dev = gm_vhost_dev_new(&cfg, &dev_ops, NULL);
     FUZZ_ASSERT(dev);
     gm_system_set_log(gm_vhost_dev_system(dev), quiet, NULL, false);
-    ret = gm_vhost_dev_run(dev, sv[1]);
+    fds_base = open_fds();
+    maps_base = shared_mappings();
+    for (unsigned int conn = 0; conn < MAX_CONNECTIONS && (conn == 0 || in.left); conn++) {
+        connection(&fr, &in, dev);
+        check_no_residue(&fr, fds_base, maps_base, conn);
+    }
     if (getenv("GM_FUZZ_VERBOSE")) {
         gm_vhost_stats st;
 
         gm_vhost_dev_get_stats(dev, &st);
-        fprintf(stderr, "fuzz_vhost: run %d, %lu messages, %lu requests, %lu notifications, "
-                "%lu IOTLB updates, %lu misses\n", ret, (unsigned long)st.messages,
+        fprintf(stderr, "fuzz_vhost: %lu messages, %lu requests, %lu notifications, "
+                "%lu IOTLB updates, %lu misses\n", (unsigned long)st.messages,
                 (unsigned long)st.requests, (unsigned long)st.notifications,
                 (unsigned long)st.iotlb_updates, (unsigned long)st.iotlb_misses);
     }
     gm_vhost_dev_free(dev);
-    close(fr.sock);
     if (fr.last_guest_fd >= 0)
         close(fr.last_guest_fd);
     for (unsigned int i = 0; i < fr.ndeaf; i++)

@@ -406,6 +406,11 @@ class Vhost:
         self.b += u16(len(payload) if size is None else size) + payload
         return self
 
+    def end(self):
+        """End this connection; the next messages go to a new one."""
+        self.b += bytes([0xff])
+        return self
+
     def negotiate(self, features=FEAT, proto=PROTO):
         self.msg('GET_FEATURES').msg('GET_PROTOCOL_FEATURES')
         self.msg('SET_PROTOCOL_FEATURES', u64(proto), flags=8)
@@ -449,7 +454,7 @@ def vhost_seeds():
                         .msg('REM_MEM_REG', u64(0) + u64(0x10000) + u64(0x2000) +
                              u64(UADDR + 0x10000) + u64(0x1000)).b)
     log = (Vhost().negotiate(features=FEAT | (1 << 26)).mem_table()
-           .msg('SET_LOG_BASE', u64(0x1000) + u64(0), fds=[(FD_MEM, 0)]).queue())
+           .msg('SET_LOG_BASE', u64(0x1000) + u64(0), fds=[(FD_MEM, 0x80)]).queue())
     s['dirty-log'] = log.msg('GET_VRING_BASE', u32(0) + u32(0)).b
     s['inflight'] = (Vhost().negotiate().msg('GET_INFLIGHT_FD', u64(0) + u64(0) + u16(1) + u16(4) +
                                              u32(0))
@@ -457,7 +462,7 @@ def vhost_seeds():
     inflight_area = u64(0) + u16(1) + u16(4) + u16(0) + u16(0) + bytes([1]) + bytes(7) + u64(1)
     s['inflight-set'] = (Vhost().negotiate()
                          .msg('SET_INFLIGHT_FD', u64(128) + u64(0) + u16(1) + u16(4) + u32(0),
-                              fds=[(FD_INFLIGHT, 1, inflight_area)])
+                              fds=[(FD_INFLIGHT, 0x81, inflight_area)])
                          .mem_table().queue().b)
     iotlb = (Vhost(cfg=4).negotiate(features=FEAT | (1 << 33))
              .msg('SET_BACKEND_REQ_FD', fds=[(FD_SOCKET, 0)]).mem_table()
@@ -484,6 +489,28 @@ def vhost_seeds():
                                                                     UADDR + (1 << 32), 2, 1),
                                  fds=[(FD_GRANTS, 15)])
                             .queue(base=UADDR + (1 << 32)).b)
+    foreign = lambda v: v.msg('ADD_MEM_REG', u64(0) + xen_region(0, 0x10000, UADDR, 1, 1),
+                              fds=[(FD_MEM, 15 | 0x80, ring_image())])
+    grants = lambda v, gpa: v.msg('ADD_MEM_REG', u64(0) + xen_region(gpa, 0x10000,
+                                                                     UADDR + (1 << 32), 2, 1),
+                                  fds=[(FD_GRANTS, 15)])
+    # A second tenant's grant region, with the first tenant's RAM gone.
+    two = foreign(Vhost(cfg=8).negotiate(proto=xen))
+    two = grants(two, 1 << 40).queue(base=UADDR + (1 << 32)).end().negotiate(proto=xen)
+    s['two-tenants-grants'] = grants(two, 1 << 40).queue(base=UADDR + (1 << 32)).b
+    rem = grants(foreign(Vhost(cfg=8).negotiate(proto=xen)), 1 << 40)
+    rem.msg('REM_MEM_REG', u64(0) + xen_region(0, 0x10000, UADDR, 1, 1))
+    s['rem-foreign-then-grants'] = grants(rem, 1 << 41).b
+    s['reconnect-new-table'] = (Vhost().negotiate().mem_table().queue()
+                                .msg('GET_VRING_BASE', u32(0) + u32(0)).end()
+                                .negotiate().mem_table(pages=8).queue()
+                                .msg('GET_VRING_BASE', u32(0) + u32(0)).end()
+                                .negotiate(features=FEAT | (1 << 26)).mem_table()
+                                .msg('SET_LOG_BASE', u64(0x1000) + u64(0), fds=[(FD_MEM, 0x80)])
+                                .msg('GET_INFLIGHT_FD', u64(0) + u64(0) + u16(1) + u16(4) + u32(0))
+                                .queue().b)
+    s['log-unsealed'] = (Vhost().negotiate(features=FEAT | (1 << 26)).mem_table()
+                         .msg('SET_LOG_BASE', u64(0x1000) + u64(0), fds=[(FD_MEM, 0)]).queue().b)
     bad = Vhost().negotiate()
     bad.msg('SET_VRING_NUM', u32(0) + u32(3))
     s['bad-vring-num'] = bad.b

@@ -166,9 +166,12 @@ typedef struct hs_override {
 struct hs {
     const char *name;
     const char *exe;
+    const char *ram_size;     /* the back-end's --ram-size (NULL: 8M) */
+    const char *extra_args[6];   /* more back-end options, NULL-terminated */
     bool offer_iommu;         /* back-end started with --iommu */
     bool iommu;               /* negotiated on this connection */
     bool stall_only;          /* the "stall" run: hs_cases_stall() alone */
+    bool tenants;             /* the "tenants" run: hs_cases_tenants() */
     pid_t child;
     int listen_fd;
     struct sockaddr_un addr;
@@ -195,8 +198,13 @@ struct hs {
     unsigned int reasons_seen, reasons_unlogged;
     unsigned int stop_completions;
     unsigned int breaks_signalled;   /* breaks the vring error eventfd reported */
-    unsigned int skipped;            /* cases left out of the IOMMU run */   /* requests the device finished during GET_VRING_BASE */
+    unsigned int skipped;            /* cases left out of the IOMMU run */
     int64_t max_stall_ms;
+    /* what the back-end holds of its own (before the first connection) */
+    bool have_base;
+    unsigned int base_fds, base_maps;
+    unsigned int disconnects;        /* connection ends the back-end logged */
+    unsigned int residue_checks;     /* disconnects checked for leftovers */
 };
 
 /* ---- hostile_frontend.c: the harness ---------------------------------------- */
@@ -240,12 +248,41 @@ bool hs_wait_refused_miss(hs *s, int ms);
 /* GET_VRING_BASE while the device may be busy; returns how long the reply took. */
 int64_t hs_stop_timed(hs *s);
 
+/* Connect and negotiate (protocol features: the run's, plus @extra_proto),
+ * with no memory table yet. */
+void hs_connect(hs *s, uint64_t extra_proto);
+/* Connect, negotiate (@extra_proto as for hs_connect), the standard memory
+ * table and ring. */
+void hs_connect_standard(hs *s, uint64_t extra_proto);
+/* Close the connection; once the back-end has torn it down, it must hold
+ * exactly the fds and shared-file mappings it held before the first
+ * connection (every disconnect of every run is checked so). */
+void hs_disconnect(hs *s);
+/* A request on the connection (vuc_call: acked with REPLY_ACK). */
+int hs_call(hs *s, uint32_t req, const void *payload, uint32_t size, const int *fds,
+            unsigned int nfds);
+void hs_check_alive(hs *s, const char *after);
+/* The virtio features the harness negotiates on this connection. */
+uint64_t hs_features(const hs *s);
+/* The back-end's log: a mark, and whether @needle appeared after it. */
+off_t hs_log_mark(hs *s);
+bool hs_log_has(hs *s, off_t mark, const char *needle);
+
 /* ---- hostile_cases.c ---------------------------------------------------------- */
 
 void hs_cases_chain(hs *s);
 void hs_cases_request(hs *s);
+/* A DISCARD or WRITE_ZEROES (@type) of one segment at @sector, @count_flags
+ * its num_sectors (low 32 bits) and flags (high): must end with @status,
+ * then correct requests must work. */
+void hs_range_case(hs *s, const char *what, uint32_t type, uint64_t sector,
+                   uint64_t count_flags, uint8_t status);
 void hs_cases_iommu(hs *s);
 void hs_cases_avail_jump(hs *s);
 void hs_cases_stall(hs *s);
+
+/* ---- hostile_tenants.c: between connections, files, the dirty log ------------ */
+
+void hs_cases_tenants(hs *s);
 
 #endif

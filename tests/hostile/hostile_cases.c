@@ -296,6 +296,24 @@ void hs_cases_chain(hs *s)
 
 /* ---- request-level errors: an error status, the queue goes on ------------------- */
 
+void hs_range_case(hs *s, const char *what, uint32_t type, uint64_t sector,
+                   uint64_t count_flags, uint8_t status)
+{
+    uint64_t seg[2] = { sector, count_flags };
+    uint64_t data;
+    hs_req q;
+
+    hs_req_init(&q, what);
+    hs_std(s, &q, type, 0, 0, 0);
+    data = hs_buf(s, 0, 16, 0, 0);
+    memcpy(hs_host(s, data, 16), seg, 16);
+    q.d[2] = q.d[1];
+    q.d[1] = (hs_desc){ data, 16, HS_DESC_NEXT, 2, false };
+    q.nd = 3;
+    expect_status(&q, status);
+    bad(s, &q);
+}
+
 void hs_cases_request(hs *s)
 {
     hs_req q;
@@ -483,33 +501,15 @@ void hs_cases_request(hs *s)
     expect_status(&q, HS_S_UNSUPP);
     bad(s, &q);
 
-    hs_req_init(&q, "DISCARD past the end of the disk");
-    hs_std(s, &q, HS_T_DISCARD, 0, 0, 0);
-    data = hs_buf(s, 0, 16, 0, 0);
-    {
-        uint64_t seg[2] = { HS_VICTIM_SECTOR, 0xffffffffull };   /* sector; num_sectors, flags 0 */
+    hs_range_case(s, "DISCARD past the end of the disk", HS_T_DISCARD, HS_VICTIM_SECTOR,
+               HS_DISK_SECTORS, HS_S_IOERR);
 
-        memcpy(hs_host(s, data, 16), seg, 16);
-    }
-    q.d[2] = q.d[1];
-    q.d[1] = (hs_desc){ data, 16, HS_DESC_NEXT, 2, false };
-    q.nd = 3;
-    expect_status(&q, HS_S_IOERR);
-    bad(s, &q);
+    /* virtio 1.2, 5.2.6.2: unknown flags are UNSUPP. */
+    hs_range_case(s, "WRITE_ZEROES with unknown flags", HS_T_WRITE_ZEROES, HS_VICTIM_SECTOR,
+               1u | 0xfeull << 32, HS_S_UNSUPP);
+    hs_range_case(s, "DISCARD with the unmap flag", HS_T_DISCARD, HS_VICTIM_SECTOR,
+               1u | 1ull << 32, HS_S_UNSUPP);
 
-    hs_req_init(&q, "WRITE_ZEROES with unknown flags");
-    hs_std(s, &q, HS_T_WRITE_ZEROES, 0, 0, 0);
-    data = hs_buf(s, 0, 16, 0, 0);
-    {
-        uint64_t seg[2] = { HS_VICTIM_SECTOR, 1ull | 0xfeull << 32 };
-
-        memcpy(hs_host(s, data, 16), seg, 16);
-    }
-    q.d[2] = q.d[1];
-    q.d[1] = (hs_desc){ data, 16, HS_DESC_NEXT, 2, false };
-    q.nd = 3;
-    expect_status(&q, HS_S_IOERR);
-    bad(s, &q);
 
     hs_req_init(&q, "WRITE_ZEROES with an 8-byte segment");
     hs_std(s, &q, HS_T_WRITE_ZEROES, 0, 0, 0);

@@ -39,14 +39,20 @@
  * runs in a sanitizer build) with exit status 1. Its stderr is kept in a
  * memfd and searched for sanitizer reports; the test fails on any.
  *
- * Usage: hostile_frontend PATH-TO-guestmem-vhost-blk [plain|iommu|stall]...
- * (default: all three; "stall" checks that requests with untranslatable
- * buffers hold the queue, and GET_VRING_BASE with such requests queued
- * waits, no longer than a bound of the miss timeout, see hs_cases_stall())
+ * After every disconnect, once the back-end logged the end of the
+ * connection, it must hold exactly the fds and shared-file mappings it held
+ * before the first connection (nothing of a connection survives it).
+ *
+ * Usage: hostile_frontend PATH-TO-guestmem-vhost-blk [plain|iommu|stall|tenants]...
+ * (default: all four; "tenants" is hostile_tenants.c; "stall" checks that
+ * requests with untranslatable buffers hold the queue, and GET_VRING_BASE
+ * with such requests queued waits, no longer than a bound of the miss
+ * timeout, see hs_cases_stall())
  * Environment: HOSTILE_SEED=N replays a run (the seed is printed);
  * HOSTILE_LOG=1 copies the back-end's log to stderr after each run.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -303,6 +309,26 @@ static void reset_allocators(hs *s)
 
 /* ---- the back-end process ------------------------------------------------------------ */
 
+/* The back-end's command line: the listening fd, the run's RAM disk size
+ * and options. Static storage: called in the child only. */
+static const char *const *backend_argv(const hs *s, const char *fdstr)
+{
+    static const char *argv[16];
+    unsigned int n = 0;
+
+    argv[n++] = s->exe;
+    argv[n++] = "--fd";
+    argv[n++] = fdstr;
+    argv[n++] = "--ram-size";
+    argv[n++] = s->ram_size ? s->ram_size : "8M";
+    if (s->offer_iommu)
+        argv[n++] = "--iommu";
+    for (unsigned int i = 0; s->extra_args[i] && n < 15; i++)
+        argv[n++] = s->extra_args[i];
+    argv[n] = NULL;
+    return argv;
+}
+
 static void start_backend(hs *s)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -329,10 +355,7 @@ static void start_backend(hs *s)
         if (fd < 0 || dup2(s->log_fd, 2) < 0)
             _exit(127);
         snprintf(fdstr, sizeof(fdstr), "%d", fd);
-        if (s->offer_iommu)
-            execl(s->exe, s->exe, "--fd", fdstr, "--ram-size", "8M", "--iommu", (char *)NULL);
-        else
-            execl(s->exe, s->exe, "--fd", fdstr, "--ram-size", "8M", (char *)NULL);
+        execv(s->exe, (char **)backend_argv(s, fdstr));
         _exit(127);
     }
 }
@@ -508,7 +531,7 @@ static void set_features(hs *s)
     VU_OK(vuc_call(&s->vu, VUC_SET_FEATURES, &want, sizeof(want), NULL, 0), "SET_FEATURES");
 }
 
-static void negotiate(hs *s)
+static void negotiate(hs *s, uint64_t extra_proto)
 {
     uint64_t features, proto, want_proto;
 
@@ -519,7 +542,7 @@ static void negotiate(hs *s)
           "IOMMU_PLATFORM %soffered", s->offer_iommu ? "not " : "");
     VU_OK(vuc_get_u64(&s->vu, VUC_GET_PROTOCOL_FEATURES, &proto), "GET_PROTOCOL_FEATURES");
     want_proto = 1ull << VUC_PF_REPLY_ACK | 1ull << VUC_PF_CONFIG | 1ull << HS_PF_RESET_DEVICE |
-                 (s->iommu ? 1ull << HS_PF_BACKEND_REQ : 0);
+                 (s->iommu ? 1ull << HS_PF_BACKEND_REQ : 0) | extra_proto;
     CHECK((proto & want_proto) == want_proto, "protocol features 0x%" PRIx64 " lack 0x%" PRIx64,
           proto, want_proto);
     VU_OK(vuc_call(&s->vu, VUC_SET_PROTOCOL_FEATURES, &want_proto, sizeof(want_proto), NULL, 0),
@@ -602,9 +625,83 @@ static void setup_ring(hs *s)
           "SET_VRING_ENABLE");
 }
 
-static void connect_session(hs *s)
+/* ---- what a connection leaves behind ---------------------------------------------- */
+
+/* Open fds of the back-end, and its mappings of shared files (guest RAM,
+ * grant tables, the log, the in-flight area: memfds, /dev/shm, deleted
+ * files). Anonymous mappings are left out: allocator arenas of threads that
+ * came and went stay, and they hold nothing of a front-end. */
+static void count_residue(hs *s, unsigned int *fds, unsigned int *maps)
+{
+    char path[64], line[512];
+    DIR *d;
+    FILE *f;
+
+    *fds = *maps = 0;
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)s->child);
+    d = opendir(path);
+    CHECK(d, "%s: %s", path, strerror(errno));
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        *fds += e->d_name[0] != '.';
+    closedir(d);
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)s->child);
+    f = fopen(path, "r");
+    CHECK(f, "%s: %s", path, strerror(errno));
+    while (fgets(line, sizeof(line), f))
+        *maps += strstr(line, "memfd:") || strstr(line, "/dev/shm/") || strstr(line, "(deleted)");
+    fclose(f);
+}
+
+static unsigned int count_in_log(hs *s, const char *needle)
+{
+    char *log = backend_log(s, 0);
+    unsigned int n = 0;
+
+    for (const char *p = log; p && (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    free(log);
+    return n;
+}
+
+/* Before the first connection: what the back-end holds of its own. */
+static void take_baseline(hs *s)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+
+    while (!count_in_log(s, "guestmem-vhost-blk: serving") && now_ms() < deadline)
+        usleep(5000);
+    CHECK(count_in_log(s, "guestmem-vhost-blk: serving"), "the back-end did not start");
+    count_residue(s, &s->base_fds, &s->base_maps);
+    s->have_base = true;
+}
+
+/* After a disconnect, once the back-end has torn the connection down: the
+ * same fds and shared mappings as before the first connection. */
+static void check_no_residue(hs *s)
+{
+    int64_t deadline = now_ms() + 3 * WAIT_MS;
+    unsigned int fds, maps;
+
+    while (count_in_log(s, "front-end disconnected") <= s->disconnects && now_ms() < deadline)
+        usleep(2000);
+    check_alive(s, "a disconnect");
+    CHECK(count_in_log(s, "front-end disconnected") > s->disconnects,
+          "the back-end did not finish with the connection");
+    s->disconnects = count_in_log(s, "front-end disconnected");
+    count_residue(s, &fds, &maps);
+    CHECK(fds == s->base_fds && maps == s->base_maps,
+          "after disconnect %u the back-end holds %u fds and %u shared mappings; before the "
+          "first connection %u and %u",
+          s->disconnects, fds, maps, s->base_fds, s->base_maps);
+    s->residue_checks++;
+}
+
+static void connect_bare(hs *s, uint64_t extra_proto)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (!s->have_base)
+        take_baseline(s);
 
     CHECK(fd >= 0, "socket: %s", strerror(errno));
     CHECK(connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == 0, "connect: %s",
@@ -613,7 +710,12 @@ static void connect_session(hs *s)
     s->backend_fd = -1;
     s->nov = 0;
     s->connections++;
-    negotiate(s);
+    negotiate(s, extra_proto);
+}
+
+static void connect_session(hs *s)
+{
+    connect_bare(s, 0);
     set_mem_table(s);
 }
 
@@ -624,6 +726,55 @@ static void disconnect_session(hs *s)
     if (s->backend_fd >= 0)
         close(s->backend_fd);
     s->backend_fd = -1;
+    check_no_residue(s);
+}
+
+void hs_connect(hs *s, uint64_t extra_proto)
+{
+    connect_bare(s, extra_proto);
+}
+
+void hs_connect_standard(hs *s, uint64_t extra_proto)
+{
+    connect_bare(s, extra_proto);
+    set_mem_table(s);
+    setup_ring(s);
+    reset_allocators(s);
+}
+
+void hs_disconnect(hs *s)
+{
+    disconnect_session(s);
+}
+
+int hs_call(hs *s, uint32_t req, const void *payload, uint32_t size, const int *fds,
+            unsigned int nfds)
+{
+    return vuc_call(&s->vu, req, payload, size, fds, nfds);
+}
+
+uint64_t hs_features(const hs *s)
+{
+    return wanted_features(s);
+}
+
+void hs_check_alive(hs *s, const char *after)
+{
+    check_alive(s, after);
+}
+
+off_t hs_log_mark(hs *s)
+{
+    return log_size(s);
+}
+
+bool hs_log_has(hs *s, off_t mark, const char *needle)
+{
+    char *log = backend_log(s, mark);
+    bool found = log && strstr(log, needle);
+
+    free(log);
+    return found;
 }
 
 static uint16_t used_idx(hs *s);
@@ -863,7 +1014,10 @@ static void recover(hs *s, hs_req *q, uint16_t used_before)
     case HS_RECOVER_RESET:
         VU_OK(vuc_call(&s->vu, HS_RESET_DEVICE, NULL, 0, NULL, 0), "RESET_DEVICE");
         CHECK(used_idx(s) == used_before, "%s: completed while the device reset", q->what);
+        /* The device forgot everything but the connection: as QEMU starts
+         * a device, features, memory table, rings. */
         set_features(s);
+        set_mem_table(s);
         setup_ring(s);
         s->recover_reset++;
         break;
@@ -1214,6 +1368,8 @@ static void run_one(hs *s, uint64_t seed)
 
     if (s->stall_only) {
         hs_cases_stall(s);
+    } else if (s->tenants) {
+        hs_cases_tenants(s);
     } else {
         hs_cases_chain(s);
         hs_cases_request(s);
@@ -1248,6 +1404,9 @@ static void run_one(hs *s, uint64_t seed)
            s->name, s->cases, s->breaks, s->recover_ring, s->recover_reset,
            s->recover_reconnect, s->ioerrs, s->unsupps, s->nostatus, s->oks, s->valid,
            s->connections, (long long)(now_ms() - t0));
+    printf("hostile:   %u disconnects left no fd or shared mapping behind (baseline %u fds, "
+           "%u mappings)\n",
+           s->residue_checks, s->base_fds, s->base_maps);
     printf("hostile:   break reasons confirmed in the back-end log: %u (%u not logged: rate "
            "limit); breaks signalled on the vring error eventfd: %u; longest completion "
            "%lld ms",
@@ -1271,9 +1430,11 @@ int main(int argc, char **argv)
     const char *seed_env = getenv("HOSTILE_SEED");
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : (uint64_t)time(NULL);
     bool want_plain = argc <= 2, want_iommu = argc <= 2, want_stall = argc <= 2;
+    bool want_tenants = argc <= 2;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-guestmem-vhost-blk [plain|iommu|stall]...\n", argv[0]);
+        fprintf(stderr, "usage: %s PATH-TO-guestmem-vhost-blk [plain|iommu|stall|tenants]...\n",
+                argv[0]);
         return 2;
     }
     for (int i = 2; i < argc; i++) {
@@ -1283,6 +1444,8 @@ int main(int argc, char **argv)
             want_iommu = true;
         } else if (!strcmp(argv[i], "stall")) {
             want_stall = true;
+        } else if (!strcmp(argv[i], "tenants")) {
+            want_tenants = true;
         } else {
             fprintf(stderr, "%s: unknown run %s\n", argv[0], argv[i]);
             return 2;
@@ -1305,6 +1468,15 @@ int main(int argc, char **argv)
 
         iommu.exe = argv[1];
         run_one(&iommu, seed + 1);
+    }
+    if (want_tenants) {
+        /* A RAM disk over the DISCARD/WRITE_ZEROES maximum (16 MiB),
+         * emulated grants, unsealed guest RAM refused. */
+        static hs tenants = { .name = "tenants", .tenants = true, .ram_size = "32M",
+                              .extra_args = { "--xen-grants", "emulated", "--require-sealed" } };
+
+        tenants.exe = argv[1];
+        run_one(&tenants, seed + 3);
     }
     if (want_stall) {
         static hs stall = { .name = "stall", .offer_iommu = true, .iommu = true,

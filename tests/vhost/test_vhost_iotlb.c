@@ -11,6 +11,7 @@
  *   drop exactly the overlapping entries.
  * - A front-end that never reads the channel cannot block a queue thread
  *   or the message thread: misses that do not fit fail by the timeout.
+ * - Stopping one queue ends the waits of that queue's thread only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -114,12 +115,14 @@ typedef struct prefetch_job {
     unsigned int n;
     unsigned int sent;
     int done;                     /* atomic */
+    int stopping;                 /* atomic: the job's queue is being stopped */
 } prefetch_job;
 
 static void *prefetch_thread(void *arg)
 {
     prefetch_job *j = arg;
 
+    vu_iotlb_bind_thread(&j->stopping);
     vu_iotlb_request_start(&j->fx->t);
     j->sent = vu_iotlb_prefetch(&j->fx->t, j->ranges, j->n);
     __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
@@ -138,7 +141,7 @@ static void test_chain_misses_batched(void)
     };
     const uint64_t want[] = { 0, 1, 8, 4, 6 };
     fixture fx;
-    prefetch_job j = { &fx, ranges, 3, 0, 0 };
+    prefetch_job j = { &fx, ranges, 3, 0, 0, 0 };
     pthread_t th;
     vu_iotlb miss[5];
     uint8_t buf[16];
@@ -178,7 +181,7 @@ static void test_long_chain(void)
     const unsigned int pages = 3 * VU_MSG_NOWAIT_MAX + 5;
     const vu_iotlb_range r = { IOVA_BASE, pages * PAGE, GM_IOMMU_WO };
     fixture fx;
-    prefetch_job j = { &fx, &r, 1, 0, 0 };
+    prefetch_job j = { &fx, &r, 1, 0, 0, 0 };
     pthread_t th;
     vu_iotlb miss;
 
@@ -235,7 +238,7 @@ static void test_deaf_channel(void)
     const vu_iotlb_range r = { IOVA_BASE, 8 * PAGE, GM_IOMMU_RO };
     char junk[512] = { 0 };
     fixture fx;
-    prefetch_job j = { &fx, &r, 1, 0, 0 };
+    prefetch_job j = { &fx, &r, 1, 0, 0, 0 };
     pthread_t th;
     int64_t t0;
     uint8_t b;
@@ -247,8 +250,7 @@ static void test_deaf_channel(void)
         ;
     t0 = now_ms();
     CHECK(pthread_create(&th, NULL, prefetch_thread, &j) == 0, "thread");
-    vu_iotlb_stop_begin(&fx.t);   /* the message thread, stopping the queue */
-    vu_iotlb_stop_end(&fx.t);
+    vu_iotlb_wake_all(&fx.t);   /* the message thread, stopping another queue */
     update(&fx, IOVA_BASE + 32 * PAGE, PAGE, 3);
     pthread_join(th, NULL);
     vu_iotlb_request_start(&fx.t);
@@ -261,11 +263,43 @@ static void test_deaf_channel(void)
     fixture_fini(&fx);
 }
 
+/* Two queue threads wait for misses; the message thread stops the first
+ * one's queue. Only that wait ends (at once, well before the timeout);
+ * the second queue's wait goes on and its answer still arrives. */
+static void test_stop_one_queue(void)
+{
+    const vu_iotlb_range r0 = { IOVA_BASE, PAGE, GM_IOMMU_RO };
+    const vu_iotlb_range r1 = { IOVA_BASE + 16 * PAGE, PAGE, GM_IOMMU_RO };
+    fixture fx;
+    prefetch_job j0 = { &fx, &r0, 1, 0, 0, 0 }, j1 = { &fx, &r1, 1, 0, 0, 0 };
+    pthread_t t0, t1;
+    vu_iotlb miss;
+    int64_t start;
+
+    fixture_init(&fx, 10000);
+    CHECK(pthread_create(&t0, NULL, prefetch_thread, &j0) == 0, "thread 0");
+    CHECK(pthread_create(&t1, NULL, prefetch_thread, &j1) == 0, "thread 1");
+    CHECK(read_miss(&fx, &miss, 2000) && read_miss(&fx, &miss, 2000), "both queues asked");
+    start = now_ms();
+    __atomic_store_n(&j0.stopping, 1, __ATOMIC_RELEASE);
+    vu_iotlb_wake_all(&fx.t);
+    pthread_join(t0, NULL);
+    CHECK(now_ms() - start < 5000, "the stopped queue's wait ended at once (%lld ms)",
+          (long long)(now_ms() - start));
+    usleep(100 * 1000);
+    CHECK(!__atomic_load_n(&j1.done, __ATOMIC_ACQUIRE), "the other queue still waits");
+    update(&fx, IOVA_BASE + 16 * PAGE, PAGE, 1);
+    pthread_join(t1, NULL);
+    CHECK(fx.t.stats.timeouts == 0, "no wait timed out");
+    fixture_fini(&fx);
+}
+
 int main(void)
 {
     RUN(test_chain_misses_batched);
     RUN(test_long_chain);
     RUN(test_table_maintenance);
     RUN(test_deaf_channel);
+    RUN(test_stop_one_queue);
     return 0;
 }

@@ -104,6 +104,55 @@ int vuc_recv(vuc *c, uint32_t req, void *payload, uint32_t size)
     return size ? read_full(c, payload, size) : 0;
 }
 
+/* Read the reply header with recvmsg(): fds come with its first byte. */
+static int read_header_fd(vuc *c, vuc_header *hdr, int *fd)
+{
+    char control[CMSG_SPACE(VUC_MAX_FDS * sizeof(int))];
+    struct iovec iov = { hdr, sizeof(*hdr) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                         .msg_controllen = sizeof(control) };
+    struct pollfd pfd = { c->sock, POLLIN, 0 };
+    ssize_t n;
+
+    *fd = -1;
+    if (poll(&pfd, 1, c->timeout_ms) <= 0)
+        return -ETIMEDOUT;
+    n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    if (n <= 0)
+        return n ? -errno : -ECONNRESET;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+            int got;
+
+            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (*fd < 0)
+                *fd = got;
+            else
+                close(got);
+        }
+    }
+    return (size_t)n == sizeof(*hdr) ? 0 : -EIO;
+}
+
+int vuc_recv_fd(vuc *c, uint32_t req, void *payload, uint32_t size, int *fd)
+{
+    vuc_header hdr;
+    int err = read_header_fd(c, &hdr, fd);
+
+    if (!err && ((hdr.flags & 3u) != VUC_VERSION || !(hdr.flags & VUC_FLAG_REPLY) ||
+                 hdr.request != req || hdr.size != size))
+        err = -EPROTO;
+    if (!err && size)
+        err = read_full(c, payload, size);
+    if (err && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return err;
+}
+
 int vuc_get_u64(vuc *c, uint32_t req, uint64_t *out)
 {
     int err = vuc_send(c, req, false, NULL, 0, NULL, 0);

@@ -82,6 +82,8 @@ int vuc_send(vuc *c, uint32_t req, bool need_reply, const void *payload, uint32_
              const int *fds, unsigned int nfds);
 /* Receive the reply to @req into @payload (exactly @size bytes expected). */
 int vuc_recv(vuc *c, uint32_t req, void *payload, uint32_t size);
+/* Receive the reply to @req with the fd it carries (*@fd = -1 if none). */
+int vuc_recv_fd(vuc *c, uint32_t req, void *payload, uint32_t size, int *fd);
 /* A request with a u64 reply (GET_FEATURES, ...). */
 int vuc_get_u64(vuc *c, uint32_t req, uint64_t *out);
 /*

@@ -242,5 +242,8 @@ double bench_grant_naive_ns(const struct bench_cfg *cfg, uint64_t unused);
 double bench_grant_cached_ns(const struct bench_cfg *cfg, uint64_t unused);
 double bench_grant_batch_ns(const struct bench_cfg *cfg, uint64_t batch_pages);
 double bench_iommu_iotlb_hit_ns(const struct bench_cfg *cfg, uint64_t unused);
+/* @arg: guest bytes, | BENCH_VHOST_LOG to log dirty pages (bench_vhost_log.c). */
+#define BENCH_VHOST_LOG (1ull << 63)
+double bench_vhost_log_req_us(const struct bench_cfg *cfg, uint64_t arg);
 
 #endif

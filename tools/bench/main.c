@@ -93,6 +93,13 @@ static const struct metric metrics[] = {
              AT_MOST_TIMES(1.5, "ram_direct_ns")),
     RATIO("grant_cached_vs_ram", "grant_cached_ns", "ram_direct_ns", AT_MOST(1.25)),
     RATIO("grant_naive_vs_cached", "grant_naive_ns", "grant_cached_ns", AT_LEAST(10)),
+    /* vhost-user requests (4 KiB written each) without and with the dirty
+     * log, 1 GiB and 1 TiB guests: the log costs per request, not per guest. */
+    MEASURED("vhost_req_us_1g", "us", bench_vhost_log_req_us, 1ull << 30, NO_GOAL),
+    MEASURED("vhost_log_req_us_1g", "us", bench_vhost_log_req_us,
+             (1ull << 30) | BENCH_VHOST_LOG, NO_GOAL),
+    MEASURED("vhost_log_req_us_1t", "us", bench_vhost_log_req_us,
+             (1ull << 40) | BENCH_VHOST_LOG, AT_MOST_TIMES(1.5, "vhost_log_req_us_1g")),
 };
 
 #define NR_METRICS (sizeof(metrics) / sizeof(metrics[0]))
