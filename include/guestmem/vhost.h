@@ -49,14 +49,31 @@ enum gm_vhost_grants {
  *            VERSION_1, PROTOCOL_FEATURES and, if configured, IOMMU_PLATFORM
  * @get_config: fill @len bytes of config space from @offset; return 0 or -errno
  * @handle: called on the queue's own thread when the queue was kicked (or
- *          has in-flight requests to resubmit); pop, process, push
+ *          has in-flight requests to resubmit); pop, process, push. A
+ *          synchronous device pushes before it returns; an asynchronous one
+ *          submits and pushes from @queue_event
  * @reset: optional; the device was reset (connection closed or RESET_DEVICE)
+ * @queue_start: optional; the ring of @q is set up and its thread starts
+ *          serving it (before the first @handle). Return an fd the thread
+ *          polls besides the kick fd (an asynchronous engine's completion
+ *          eventfd: readable calls @queue_event), or -1
+ * @queue_event: optional (required with an fd from @queue_start); the fd
+ *          is readable: complete (push, notify) what finished
+ * @queue_stop: optional; the ring is stopping (GET_VRING_BASE, a new kick
+ *          fd, RESET_DEVICE, the end of the connection), after the last
+ *          @handle and @queue_event: every request taken from @q must be
+ *          pushed (or its failure pushed) before this returns, and nothing
+ *          of the device may touch the ring or its buffers afterwards
+ * All queue callbacks run on the queue's own thread, one at a time.
  */
 typedef struct gm_vhost_device_ops {
     uint64_t features;
     int (*get_config)(void *opaque, uint8_t *config, uint32_t offset, uint32_t len);
     void (*handle)(void *opaque, gm_vhost_queue *q);
     void (*reset)(void *opaque);
+    int (*queue_start)(void *opaque, gm_vhost_queue *q);
+    void (*queue_event)(void *opaque, gm_vhost_queue *q);
+    void (*queue_stop)(void *opaque, gm_vhost_queue *q);
 } gm_vhost_device_ops;
 
 /**
@@ -177,21 +194,28 @@ GM_EXPORT void gm_vhost_dev_get_stats(gm_vhost_dev *dev, gm_vhost_stats *stats);
 GM_EXPORT gm_system *gm_vhost_dev_system(gm_vhost_dev *dev);
 
 /**
- * gm_vhost_queue_pop() - next request: a resubmitted in-flight one first,
- * then the available ring.
+ * gm_vhost_queue_pop() - next request: first what an earlier back-end left
+ * in flight (in-flight tracking, oldest first), then the available ring.
  * @q: the queue (queue thread only)
  * @elem: filled in
- * Return: 1 with an element, 0 when empty, or a negative errno when the
- * queue is broken (it then stays stopped until the front-end restarts it).
+ * Return: 1 with an element, 0 when empty or while the queue is being
+ * stopped, or a negative errno when the queue is broken (it then stays
+ * stopped until the front-end restarts it).
+ * Context: the queue's thread.
  */
 GM_EXPORT int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem);
 
 /**
  * gm_vhost_queue_push() - complete a request and record it done in-flight-wise.
  * @q: the queue
- * @elem: the popped element
+ * @elem: the popped element (requests may complete in any order)
  * @written: bytes written into its device-writable buffers
+ *
+ * With VHOST_F_LOG_ALL, logs the pages of @elem's writable buffers and of
+ * the ring's device area. Works while the queue is stopping (a device
+ * draining its requests in @queue_stop).
  * Return: 0 or a negative errno.
+ * Context: the queue's thread.
  */
 GM_EXPORT int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem,
                                   uint32_t written);

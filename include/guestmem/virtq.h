@@ -311,6 +311,26 @@ GM_EXPORT int gm_virtq_has_work(gm_virtq *vq);
 GM_EXPORT int gm_virtq_pop(gm_virtq *vq, gm_virtq_elem *elem);
 
 /**
+ * gm_virtq_read_chain() - read the chain at descriptor @head again.
+ * @vq: the queue (split layout)
+ * @head: a head the device took earlier and has not completed
+ * @elem: filled in as by gm_virtq_pop(); the caller sets @elem->seg and
+ *        @elem->seg_max first
+ *
+ * For resubmitting requests another device instance had in flight when it
+ * died (vhost-user in-flight tracking): the chain is validated exactly as
+ * gm_virtq_pop() does; the available ring and last_avail_idx are not
+ * touched. @head comes from shared memory the driver's side can write: it
+ * is checked against the queue size.
+ * Return: 1 and the chain in @elem; -EINVAL (@head not below the queue
+ * size, no segment array, or a packed queue; the queue is not broken);
+ * -EIO when already broken; or, breaking the queue, the chain errors of
+ * gm_virtq_pop().
+ * Context: the queue's thread.
+ */
+GM_EXPORT int gm_virtq_read_chain(gm_virtq *vq, uint16_t head, gm_virtq_elem *elem);
+
+/**
  * gm_virtq_push() - return chain @head to the driver.
  * @vq: the queue
  * @head: the chain's head index

@@ -13,10 +13,10 @@
  * the head as the last batch before the used index moves, then clears the
  * flag and records the new used index. On restart, a used index that moved
  * without the record means the last batch completed: its flag is cleared.
- * The requests still marked in flight are exactly those between the used
- * index and what the crashed back-end had taken, in order (each queue is
- * processed in order), so the ring is rewound to the used index and they
- * are popped again from the available ring.
+ * The heads still marked are the requests taken and not completed, in any
+ * order (an asynchronous device completes out of order): they are
+ * resubmitted by head, oldest counter first, and the ring resumes after
+ * all that was taken (used index + their number), as libvhost-user does.
  *
  * The area is a file shared with the front-end, so its size must not
  * change while mapped (a truncation would turn the next access into
@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -139,26 +140,60 @@ void vu_inflight_release(gm_vhost_dev *dev)
     dev->inflight_fd = -1;
 }
 
-/* Count in-flight heads, after settling an interrupted last batch. Bounds
- * come from the queue size, never from the shared area the front-end
- * can rewrite at any time. */
-static unsigned int recover(vu_inflight_queue *iq, uint16_t num, uint16_t used_idx)
+/* One head in flight, with the counter it was taken with (a snapshot: the
+ * front-end can rewrite the shared area at any time). */
+typedef struct inflight_head {
+    uint64_t counter;
+    uint16_t head;
+} inflight_head;
+
+static int by_counter(const void *a, const void *b)
 {
-    unsigned int inuse = 0;
-    uint16_t last = iq->last_batch_head;
+    const inflight_head *x = a, *y = b;
+
+    return x->counter < y->counter ? -1 : x->counter > y->counter;
+}
+
+/* Settle an interrupted last batch, then collect the heads still in flight
+ * into q->resubmit in the order they were taken. Bounds come from the
+ * queue size, never from the shared area. Returns how many. */
+static unsigned int recover(gm_vhost_queue *q, vu_inflight_queue *iq, uint16_t used_idx)
+{
+    uint16_t last = iq->last_batch_head, num = (uint16_t)q->num;
+    inflight_head *heads = malloc(num * sizeof(*heads));
+    unsigned int n = 0;
 
     if (iq->used_idx != used_idx) {
         if (last < num)
             iq->desc[last].inflight = 0;
         iq->used_idx = used_idx;
     }
-    for (unsigned int i = 0; i < num; i++) {
-        inuse += iq->desc[i].inflight == 1;
-        iq->desc[i].inflight = 0;
+    q->resubmit = heads ? malloc(num * sizeof(*q->resubmit)) : NULL;
+    if (!q->resubmit) {
+        free(heads);
+        return 0;
     }
-    return inuse;
+    for (uint16_t i = 0; i < num; i++) {
+        if (__atomic_load_n(&iq->desc[i].inflight, __ATOMIC_ACQUIRE) == 1)
+            heads[n++] = (inflight_head){ iq->desc[i].counter, i };
+    }
+    qsort(heads, n, sizeof(*heads), by_counter);
+    for (unsigned int i = 0; i < n; i++) {
+        q->resubmit[i] = heads[i].head;
+        q->inflight_counter = heads[i].counter > q->inflight_counter ? heads[i].counter
+                                                                     : q->inflight_counter;
+    }
+    free(heads);
+    return n;
 }
 
+/*
+ * The requests still marked in flight were taken by an earlier back-end and
+ * not completed, in any order: they are resubmitted from their heads
+ * (gm_vhost_queue_pop() returns them first), and the ring goes on after
+ * everything that back-end took: used_idx + in flight, since every head it
+ * took is either completed (counted by used_idx) or still in flight.
+ */
 int vu_inflight_queue_start(gm_vhost_queue *q)
 {
     gm_vhost_dev *dev = q->dev;
@@ -167,6 +202,7 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
     unsigned int inuse;
 
     q->inflight = NULL;
+    vu_inflight_queue_stop(q);
     /* The area holds split-ring state only: packed queues are not tracked. */
     if (!dev->inflight || vu_has_feature(dev, VIRTIO_F_RING_PACKED) ||
         q->idx >= dev->inflight_num_queues ||
@@ -181,15 +217,31 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
         iq->version = 1;
     }
     used_idx = gm_virtq_get_used_idx(q->vq);
-    inuse = recover(iq, (uint16_t)q->num, used_idx);
+    inuse = recover(q, iq, used_idx);
+    gm_virtq_set_last_avail_idx(q->vq, (uint16_t)(used_idx + inuse));
     if (inuse) {
         gm_log(dev->sys, GM_LOG_WARNING, "queue %u: resubmitting %u in-flight requests", q->idx,
                inuse);
-        gm_virtq_set_last_avail_idx(q->vq, used_idx);
         __atomic_add_fetch(&dev->stats.resubmitted, inuse, __ATOMIC_RELAXED);
     }
+    q->nresubmit = inuse;
     q->inflight = iq;
     return 0;
+}
+
+void vu_inflight_queue_stop(gm_vhost_queue *q)
+{
+    free(q->resubmit);
+    q->resubmit = NULL;
+    q->nresubmit = q->resubmit_pos = 0;
+}
+
+bool vu_inflight_next_resubmit(gm_vhost_queue *q, uint16_t *head)
+{
+    if (q->resubmit_pos >= q->nresubmit)
+        return false;
+    *head = q->resubmit[q->resubmit_pos++];
+    return true;
 }
 
 void vu_inflight_mark(gm_vhost_queue *q, uint16_t head)

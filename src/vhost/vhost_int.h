@@ -90,6 +90,10 @@ struct gm_vhost_queue {
     gm_as *as;
     vu_inflight_queue *inflight;  /* in the shared inflight area, or NULL */
     uint64_t inflight_counter;
+    /* Queue thread: heads an earlier back-end left in flight, oldest first. */
+    uint16_t *resubmit;
+    unsigned int nresubmit;
+    unsigned int resubmit_pos;
 };
 
 struct gm_vhost_dev {
@@ -153,7 +157,12 @@ void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last);
 int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *reply, int *fd);
 int vu_inflight_set(gm_vhost_dev *dev, const vu_inflight *req, int fd);
 void vu_inflight_release(gm_vhost_dev *dev);
+/* Queue thread, at ring start: recover the queue's in-flight state. */
 int vu_inflight_queue_start(gm_vhost_queue *q);
+/* Queue thread, at ring stop: free the resubmission list. */
+void vu_inflight_queue_stop(gm_vhost_queue *q);
+/* The next head to resubmit; false when none is left. */
+bool vu_inflight_next_resubmit(gm_vhost_queue *q, uint16_t *head);
 void vu_inflight_mark(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx);

@@ -159,25 +159,58 @@ static bool queue_setup(gm_vhost_queue *q)
     return !err;
 }
 
+/* The device's own fd for this queue (completions), or -1. */
+static int device_start(gm_vhost_queue *q)
+{
+    const gm_vhost_device_ops *ops = q->dev->ops;
+
+    return ops->queue_start ? ops->queue_start(q->dev->opaque, q) : -1;
+}
+
+/* The device's fd is readable: let it complete what finished. */
+static void device_event(gm_vhost_queue *q, struct pollfd *pfd)
+{
+    if (pfd->fd < 0 || !pfd->revents)
+        return;
+    if (pfd->revents & (POLLERR | POLLNVAL)) {
+        gm_log(q->dev->sys, GM_LOG_ERROR, "queue %u: device fd in error; no longer polled",
+               q->idx);
+        pfd->fd = -1;
+    }
+    q->dev->ops->queue_event(q->dev->opaque, q);
+}
+
+/*
+ * One event loop per ring: the kick eventfd, the private wake eventfd and
+ * the device's completion fd. When the ring stops, the device finishes
+ * (or accounts for) every request it took before the thread ends, so no
+ * completion reaches a ring the front-end has taken back.
+ */
 static void *queue_thread(void *arg)
 {
     gm_vhost_queue *q = arg;
-    struct pollfd pfd[2] = { { q->kick_fd, POLLIN, 0 }, { q->wake_fd, POLLIN, 0 } };
+    struct pollfd pfd[3] = { { q->kick_fd, POLLIN, 0 }, { q->wake_fd, POLLIN, 0 },
+                             { -1, POLLIN, 0 } };
     bool ready;
 
     vu_iotlb_bind_thread(&q->stopping);
     ready = queue_setup(q);
-
-    if (ready)
+    if (ready) {
+        pfd[2].fd = device_start(q);
         handle_if_enabled(q);   /* requests made before the kick fd was set */
+    }
     while (!__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE)) {
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+        if (poll(pfd, 3, -1) < 0 && errno != EINTR)
             break;
         consume_event(q, &pfd[0], "kick");
         consume_event(q, &pfd[1], "wake");
+        device_event(q, &pfd[2]);
         if (ready && !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
             handle_if_enabled(q);
     }
+    if (ready && q->dev->ops->queue_stop)
+        q->dev->ops->queue_stop(q->dev->opaque, q);
+    vu_inflight_queue_stop(q);
     /* Notification flags and event indices written since the last push. */
     vu_log_rings(q);
     return NULL;
@@ -306,13 +339,18 @@ void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last)
 
 int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
 {
+    uint16_t head;
     int ret;
 
     /* Being stopped: take nothing more (GET_VRING_BASE is waiting). */
     if (__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
         return 0;
     vu_iotlb_request_start(&q->dev->iotlb);
-    ret = gm_virtq_pop(q->vq, elem);
+    /* What an earlier back-end left in flight comes first. */
+    if (vu_inflight_next_resubmit(q, &head))
+        ret = gm_virtq_read_chain(q->vq, head, elem);
+    else
+        ret = gm_virtq_pop(q->vq, elem);
 
     if (ret == 1) {
         VU_STAT(q->dev, requests);

@@ -281,6 +281,18 @@ int gm_virtq_pop(gm_virtq *vq, gm_virtq_elem *elem)
     return 1;
 }
 
+int gm_virtq_read_chain(gm_virtq *vq, uint16_t head, gm_virtq_elem *elem)
+{
+    int ret;
+
+    if (vq->error)
+        return -EIO;
+    if (!elem || !elem->seg || !elem->seg_max || vq->packed || head >= vq->size)
+        return -EINVAL;
+    ret = virtq_chain_read(vq, head, elem);
+    return ret ? ret : 1;
+}
+
 /* Write used->ring[used_idx] = { head, len }. */
 static int virtq_write_used_elem(gm_virtq *vq, uint16_t head, uint32_t len)
 {
