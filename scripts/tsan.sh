@@ -12,6 +12,9 @@
 #   test_mapcache  tests/mapcache/test_mapcache.c, with its concurrent
 #                  readers, writers and invalidations
 #   test_gnttab    tests/xen/test_gnttab.c, with its hostile granter thread
+#   test_atomic    tests/unit/test_atomic.c for each access path: relaxed
+#                  atomics on both sides, so any plain access of the word
+#                  by the library is a reported race
 #   fuzz_vhost     tests/fuzz/fuzz_vhost.c over its committed corpus, one
 #                  process per input running it five times: the vhost-user
 #                  message thread against the queue threads it starts
@@ -56,6 +59,7 @@ build() {
 build test_stress tests/model/test_stress.c
 build test_mapcache tests/mapcache/test_mapcache.c
 build test_gnttab tests/xen/test_gnttab.c
+build test_atomic tests/unit/test_atomic.c
 build fuzz_vhost tests/fuzz/fuzz_vhost.c tests/tsan/replay_main.c
 
 export TSAN_OPTIONS="halt_on_error=1 history_size=4 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/tsan.supp"
@@ -86,6 +90,10 @@ echo "== test_mapcache"
 run test_mapcache "$out/test_mapcache.log" "$out/test_mapcache"
 echo "== test_gnttab"
 run test_gnttab "$out/test_gnttab.log" "$out/test_gnttab"
+for path in as cache cache-log mapped mapcache iommu; do
+    echo "== test_atomic $path"
+    run "test_atomic $path" "$out/test_atomic-$path.log" "$out/test_atomic" "$path"
+done
 echo "== fuzz_vhost corpus"
 vhost_failed=0 n=0
 for f in tests/fuzz/corpus/fuzz_vhost/*; do
