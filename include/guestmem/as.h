@@ -10,7 +10,9 @@
  * Results are gm_result bitmasks OR-ed over all pieces of the access. A read
  * from a hole or a refused piece stores zeros for that piece and sets
  * GM_DECODE_ERROR (or GM_ACCESS_ERROR); a write to them is dropped. Other
- * pieces of the same access still happen, as in QEMU.
+ * pieces of the same access still happen, as in QEMU. Holes read as zeros
+ * in QEMU 7.2 too; addresses past 2^64 are a hole here, where QEMU's
+ * arithmetic wraps to 0.
  *
  * Context: every access may be called from any thread at any time, including
  * concurrently with topology changes, and from inside I/O callbacks.
@@ -138,6 +140,17 @@ GM_EXPORT bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is
  * in the region's own byte order, so a big-endian register read with
  * gm_as_ld32_be() returns its value unchanged. On error the loaded value is
  * the bytes actually read (zeros for failed pieces).
+ *
+ * Where they differ from QEMU 7.2 (docs/memory-model.md, 8):
+ *
+ * - A load from a hole returns 0 with GM_DECODE_ERROR (QEMU also returns
+ *   0); a store there is dropped with GM_DECODE_ERROR.
+ * - A load or store that straddles the end of a flat range is split like
+ *   gm_as_rw(): each range, or hole, gets its part, and the results are
+ *   OR-ed. Across two RAM regions it succeeds; QEMU sends the whole access
+ *   to the first region, which for RAM is a decode error with nothing done.
+ * - Addresses do not wrap at 2^64: the part of an access beyond it is a
+ *   hole (GM_DECODE_ERROR, zeros for loads), the part below is performed.
  *
  * Single-copy atomicity: a load or store that falls inside one flat range
  * of RAM, ROM, a RAM device or a map-on-demand mapping (also behind an
