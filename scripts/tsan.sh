@@ -15,6 +15,9 @@
 #   test_vring_fds tests/vhost/test_vring_fds.c: SET_VRING_ERR, SET_FEATURES
 #                  and SET_VRING_KICK pipelined against a broken ring's
 #                  queue threads, 100 rounds
+#   test_atomic    tests/unit/test_atomic.c for each access path: relaxed
+#                  atomics on both sides, so any plain access of the word
+#                  by the library is a reported race
 #   fuzz_vhost     tests/fuzz/fuzz_vhost.c over its committed corpus, one
 #                  process per input running it five times: the vhost-user
 #                  message thread against the queue threads it starts
@@ -60,6 +63,7 @@ build test_stress tests/model/test_stress.c
 build test_mapcache tests/mapcache/test_mapcache.c
 build test_gnttab tests/xen/test_gnttab.c
 build test_vring_fds tests/vhost/test_vring_fds.c tests/xenfe/vu_client.c -Itests/xenfe
+build test_atomic tests/unit/test_atomic.c
 build fuzz_vhost tests/fuzz/fuzz_vhost.c tests/tsan/replay_main.c
 
 export TSAN_OPTIONS="halt_on_error=1 history_size=4 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/tsan.supp"
@@ -93,6 +97,10 @@ run test_gnttab "$out/test_gnttab.log" "$out/test_gnttab"
 echo "== test_vring_fds"
 for round in 1 2 3; do
     run "test_vring_fds $round" "$out/test_vring_fds-$round.log" "$out/test_vring_fds"
+done
+for path in as cache cache-log mapped mapcache iommu; do
+    echo "== test_atomic $path"
+    run "test_atomic $path" "$out/test_atomic-$path.log" "$out/test_atomic" "$path"
 done
 echo "== fuzz_vhost corpus"
 vhost_failed=0 n=0

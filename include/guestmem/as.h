@@ -10,7 +10,9 @@
  * Results are gm_result bitmasks OR-ed over all pieces of the access. A read
  * from a hole or a refused piece stores zeros for that piece and sets
  * GM_DECODE_ERROR (or GM_ACCESS_ERROR); a write to them is dropped. Other
- * pieces of the same access still happen, as in QEMU.
+ * pieces of the same access still happen, as in QEMU. Holes read as zeros
+ * in QEMU 7.2 too; addresses past 2^64 are a hole here, where QEMU's
+ * arithmetic wraps to 0.
  *
  * Context: every access may be called from any thread at any time, including
  * concurrently with topology changes, and from inside I/O callbacks.
@@ -88,8 +90,13 @@ GM_EXPORT gm_system *gm_as_system(const gm_as *as);
  * @len: bytes; the access may cross sections and wrap at 2^64 is an error
  * @is_write: direction
  *
+ * The part of the access inside one flat range of RAM or a map-on-demand
+ * mapping is copied with gm_host_read()/gm_host_write(): one host access
+ * when it is 1, 2, 4 or 8 bytes naturally aligned in host memory.
+ *
  * Return: GM_OK or an OR of GM_ERROR, GM_DECODE_ERROR, GM_ACCESS_ERROR.
  * An access running past 2^64 fails the part beyond with GM_DECODE_ERROR.
+ * Context: any thread, lock-free (see the top of this header).
  */
 GM_EXPORT gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len,
                              bool is_write);
@@ -133,6 +140,38 @@ GM_EXPORT bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is
  * in the region's own byte order, so a big-endian register read with
  * gm_as_ld32_be() returns its value unchanged. On error the loaded value is
  * the bytes actually read (zeros for failed pieces).
+ *
+ * Where they differ from QEMU 7.2 (docs/memory-model.md, 8):
+ *
+ * - A load from a hole returns 0 with GM_DECODE_ERROR (QEMU also returns
+ *   0); a store there is dropped with GM_DECODE_ERROR.
+ * - A load or store that straddles the end of a flat range is split like
+ *   gm_as_rw(): each range, or hole, gets its part, and the results are
+ *   OR-ed. Across two RAM regions it succeeds; QEMU sends the whole access
+ *   to the first region, which for RAM is a decode error with nothing done.
+ * - Addresses do not wrap at 2^64: the part of an access beyond it is a
+ *   hole (GM_DECODE_ERROR, zeros for loads), the part below is performed.
+ *
+ * Single-copy atomicity: a load or store that falls inside one flat range
+ * of RAM, ROM, a RAM device or a map-on-demand mapping (also behind an
+ * IOMMU, when it stays inside one IOMMU page) and whose host address is a
+ * multiple of its size is ONE host access of that size (guestmem/hostmem.h):
+ * a concurrent store is seen whole or not at all, as with QEMU's ld/st on
+ * RAM. Guest and host addresses have the same alignment for RAM created by
+ * guestmem (page-aligned) and at page-aligned offsets of other memory. An
+ * access that is not naturally aligned in host memory, crosses into another
+ * flat range or IOMMU page, or meets a map-on-demand mapping shorter than
+ * itself may be split into smaller accesses: it is not atomic. Inside one
+ * I/O region it is one device access validated as a whole
+ * (docs/memory-model.md, 4.2).
+ *
+ * @as: the address space
+ * @addr: guest address
+ * @attrs: transaction attributes
+ * @val: where a load stores the value, or the value a store writes
+ *
+ * Return: as gm_as_rw().
+ * Context: as gm_as_rw(): any thread, lock-free.
  */
 GM_EXPORT gm_result gm_as_ld8(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *val);
 GM_EXPORT gm_result gm_as_ld16_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint16_t *val);

@@ -15,14 +15,20 @@
  * is one device access validated as a whole, like gm_as_ld/st; other
  * lengths are split like gm_as_rw().
  *
+ * Single-copy atomicity: on RAM and on a map-on-demand mapping, a read or
+ * write of 1, 2, 4 or 8 bytes (so every ld/st) whose host address is a
+ * multiple of its size is one host access of that size, on the inline fast
+ * path and on the out-of-line one alike (guestmem/hostmem.h). Anything else
+ * may be split.
+ *
  * Context: a cache is used by one thread at a time (the owner's); different
  * caches need no coordination.
  */
 #ifndef GUESTMEM_CACHE_H
 #define GUESTMEM_CACHE_H
 
-#include <string.h>
 #include <guestmem/as.h>
+#include <guestmem/hostmem.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -151,7 +157,7 @@ static inline void *gm_cache_host_ptr(const gm_cache *cache, gm_addr off, uint64
 static inline gm_result gm_cache_read(gm_cache *cache, gm_addr off, void *buf, uint64_t len)
 {
     if (gm_cache_fast_(cache, off, len)) {
-        memcpy(buf, cache->ptr + off, len);
+        gm_host_read(buf, cache->ptr + off, len);
         return GM_OK;
     }
     return gm_cache_read_slow(cache, off, buf, len);
@@ -171,7 +177,7 @@ static inline gm_result gm_cache_write(gm_cache *cache, gm_addr off, const void 
 {
     if (gm_cache_fast_(cache, off, len) && cache->ptr_writable &&
         !__atomic_load_n(cache->dirty_mask, __ATOMIC_RELAXED)) {
-        memcpy(cache->ptr + off, buf, len);
+        gm_host_write(cache->ptr + off, buf, len);
         return GM_OK;
     }
     return gm_cache_write_slow(cache, off, buf, len);

@@ -8,6 +8,7 @@
 #define GUESTMEM_GUESTMEM_H
 
 #include <guestmem/types.h>
+#include <guestmem/hostmem.h>
 #include <guestmem/system.h>
 #include <guestmem/region.h>
 #include <guestmem/as.h>

@@ -46,7 +46,10 @@ typedef struct gm_mapcache gm_mapcache;
  *             address or NULL (refused).
  * @unmap_pages: unmap a range map_pages returned.
  * @copy: optional; as gm_mod_ops.copy (used for accesses instead of mapping
- *        when set and @prefer_copy is true).
+ *        when set and @prefer_copy is true; then whether an aligned ld/st
+ *        is one access is up to it, as gm_mod_ops.copy says). Without it,
+ *        the cache copies from its mappings with gm_host_read() and
+ *        gm_host_write(): an aligned 1/2/4/8-byte ld/st is one host access.
  * @destroy: optional; called with @opaque when the region is freed
  * @page_shift: log2 of the provider's page size (12 for 4 KiB)
  * @prefer_copy: use @copy for reads and writes, mappings only for map/caches

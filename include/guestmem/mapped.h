@@ -12,7 +12,10 @@
  *   calls @unmap with the bytes written, and marks them dirty if logged.
  * - gm_as_read/write/rw and every ld/st use the @copy op when there is one,
  *   otherwise map, copy and unmap each piece. Providers make that cheap by
- *   caching mappings (src/mapcache does it for any provider).
+ *   caching mappings (src/mapcache does it for any provider). The core
+ *   copies from a mapping with gm_host_read()/gm_host_write(), so an
+ *   aligned 1/2/4/8-byte ld/st is one host access when the mapping covers
+ *   it; with a @copy op, that is the op's business (see below).
  * - gm_cache_init() keeps a mapping for the cache's lifetime;
  *   gm_cache_destroy() releases it.
  * - A refused mapping (revoked, never granted, read-only for a write) is
@@ -44,6 +47,10 @@ extern "C" {
  *         when @is_write. Same context as @map.
  * @copy: optional; copy @len bytes at @offset to or from @buf without a
  *        mapping (like a grant copy). Return GM_OK or GM_ACCESS_ERROR.
+ *        Every ld/st reaches the memory through it, so a copy of 1, 2, 4
+ *        or 8 bytes at an offset that is a multiple of its length should be
+ *        one access of that size (gm_host_read()/gm_host_write() do it for
+ *        host memory); otherwise loads and stores on the region can tear.
  * @destroy: optional; called once when the region is freed (after every
  *           mapping was unmapped), to release @opaque.
  */

@@ -176,7 +176,7 @@ gm_result gm_cache_read_slow(gm_cache *cache, gm_addr off, void *buf, uint64_t l
         return GM_DECODE_ERROR;
     }
     if (cache->ptr) {
-        memcpy(buf, cache->ptr + off, len);
+        gm_host_read(buf, cache->ptr + off, len);
         return GM_OK;
     }
     return cache_device_access(cache, off, buf, len, false);
@@ -191,7 +191,7 @@ gm_result gm_cache_write_slow(gm_cache *cache, gm_addr off, const void *buf, uin
         return cache->is_write ? GM_DECODE_ERROR : GM_ACCESS_ERROR;
     }
     if (cache->ptr_writable) {
-        memcpy(cache->ptr + off, buf, len);
+        gm_host_write(cache->ptr + off, buf, len);
         gm_mark_dirty(cache->section.mr, cache_xlat(cache, off), len);
         return GM_OK;
     }

@@ -294,6 +294,10 @@ gm_result gm_region_refuse(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l
 uint64_t gm_refuse_to_page_end(gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write);
 /* Direct host access allowed for this range and direction? */
 bool gm_range_is_direct(const gm_flat_range *fr, bool is_write);
+/* Copy @len bytes to or from the host memory of direct RAM @mr at @xlat,
+ * marking written bytes dirty: one host access for an aligned 1/2/4/8-byte
+ * piece (guestmem/hostmem.h), so loads and stores never tear. */
+void gm_ram_rw(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len, bool is_write);
 /* Access @len bytes at @xlat of a non-direct region (splitting as needed). */
 gm_result gm_region_access(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t len,
                            bool is_write, gm_attrs attrs);

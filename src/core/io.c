@@ -178,61 +178,20 @@ static gm_result ops_piece(gm_region *mr, gm_addr xlat, uint8_t *bytes, unsigned
     return r;
 }
 
-static void load_exact(volatile uint8_t *p, uint8_t *bytes, unsigned int size)
-{
-    uint16_t v16;
-    uint32_t v32;
-    uint64_t v64;
-
-    switch (size) {
-    case 2:
-        v16 = *(volatile uint16_t *)p;
-        memcpy(bytes, &v16, 2);
-        break;
-    case 4:
-        v32 = *(volatile uint32_t *)p;
-        memcpy(bytes, &v32, 4);
-        break;
-    default:
-        v64 = *(volatile uint64_t *)p;
-        memcpy(bytes, &v64, 8);
-        break;
-    }
-}
-
-static void store_exact(volatile uint8_t *p, const uint8_t *bytes, unsigned int size)
-{
-    uint16_t v16;
-    uint32_t v32;
-    uint64_t v64;
-
-    switch (size) {
-    case 2:
-        memcpy(&v16, bytes, 2);
-        *(volatile uint16_t *)p = v16;
-        break;
-    case 4:
-        memcpy(&v32, bytes, 4);
-        *(volatile uint32_t *)p = v32;
-        break;
-    default:
-        memcpy(&v64, bytes, 8);
-        *(volatile uint64_t *)p = v64;
-        break;
-    }
-}
-
-/* RAM device: one host access of exactly @size bytes when aligned. */
+/* RAM device: one volatile host access of exactly @size bytes when the
+ * host address is aligned (hostmem.h), byte by byte otherwise; never
+ * memcpy(), whose access sizes are unspecified. */
 static void ram_device_piece(gm_region *mr, gm_addr xlat, uint8_t *bytes, unsigned int size,
                              bool is_write)
 {
-    volatile uint8_t *p = mr->ram + xlat;
+    uint8_t *host = mr->ram + xlat;
+    volatile uint8_t *p = host;
 
-    if (((uintptr_t)p & (size - 1)) == 0 && size > 1) {
+    if (gm_host_single(host, size)) {
         if (is_write)
-            store_exact(p, bytes, size);
+            gm_host_write(host, bytes, size);
         else
-            load_exact(p, bytes, size);
+            gm_host_read(bytes, host, size);
         return;
     }
     for (unsigned int i = 0; i < size; i++) {

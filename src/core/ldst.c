@@ -4,13 +4,13 @@
  *
  * Unlike gm_as_rw(), a load or store that falls inside one flat range is
  * ONE access of its full size: an I/O region sees a single callback of that
- * size, validated as a whole, exactly as QEMU does. Only an access that
- * crosses into another range (or a hole) is split like gm_as_rw().
+ * size, validated as a whole, exactly as QEMU does, and RAM or a mapping one
+ * host access when it is aligned in host memory (single-copy atomic, see
+ * guestmem/hostmem.h). Only an access that crosses into another range (or
+ * a hole) is split like gm_as_rw().
  * Values are converted from/to the requested byte order here; the bytes in
  * between are in memory order (an I/O register's bytes in its own order).
  */
-#include <string.h>
-
 #include "core/internal.h"
 
 static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs,
@@ -41,12 +41,7 @@ static gm_result range_access_sized(gm_flatview *fv, const gm_flat_range *fr, gm
         return gm_mod_rw(fr->mr, xlat, bytes, size, is_write, attrs);
     if (!gm_range_is_direct(fr, is_write))
         return gm_region_access_piece(fr->mr, xlat, bytes, size, is_write, attrs);
-    if (is_write) {
-        memcpy(fr->mr->ram + xlat, bytes, size);
-        gm_mark_dirty(fr->mr, xlat, size);
-    } else {
-        memcpy(bytes, fr->mr->ram + xlat, size);
-    }
+    gm_ram_rw(fr->mr, xlat, bytes, size, is_write);
     return GM_OK;
 }
 

@@ -119,7 +119,10 @@ gm_result gm_mod_rw(gm_region *mr, gm_addr xlat, uint8_t *buf, uint64_t l, bool 
         uint8_t *host = mod_map_piece(mr, xlat, &n, is_write, attrs, &handle);
 
         if (host) {
-            memcpy(is_write ? host : buf, is_write ? buf : host, n);
+            if (is_write)
+                gm_host_write(host, buf, n);
+            else
+                gm_host_read(buf, host, n);
             mr->mod_ops->unmap(mr->opaque, handle, host, n, is_write, is_write ? n : 0);
             if (is_write)
                 gm_mark_dirty(mr, xlat, n);

@@ -735,12 +735,13 @@ static void mc_unmap(void *opaque, void *handle, void *host, uint64_t len, bool 
     unpin(b->mc, handle);
 }
 
+/* One host access for an aligned 1/2/4/8-byte ld/st (hostmem.h). */
 static void page_copy(uint8_t *host, void *buf, uint64_t len, bool is_write)
 {
     if (is_write)
-        memcpy(host, buf, len);
+        gm_host_write(host, buf, len);
     else
-        memcpy(buf, host, len);
+        gm_host_read(buf, host, len);
 }
 
 /* One access within @page, without pinning the entry when the page's slot

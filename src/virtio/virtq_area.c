@@ -16,16 +16,21 @@
  * - when the cache gives a host pointer (RAM, a pinned grant mapping) and the
  *   index is naturally aligned in host memory, the index is loaded with
  *   __atomic_load_n(ACQUIRE) and stored with __atomic_store_n(RELEASE). That
- *   gives both the ordering and single-copy atomicity: a memcpy of two bytes
- *   is allowed to tear, and a torn avail->idx would look like a jump;
+ *   gives both the ordering and single-copy atomicity (a torn avail->idx
+ *   would look like a jump);
  * - otherwise (an I/O-backed ring, the uncached fallback, a misaligned host
  *   pointer from a provider) the access is a function call that ends in a
- *   memcpy or a device callback, so we bracket it with fences: the load is
- *   followed by an acquire fence (later ring reads cannot move above it),
- *   the store is preceded by a release fence (earlier used-entry and buffer
- *   writes cannot move below it). Fences order the accesses but cannot make
- *   the copy single-copy atomic; on such rings the index is as atomic as the
- *   memory behind it, which is also the case for QEMU.
+ *   host access or a device callback, so we bracket it with fences: the
+ *   load is followed by an acquire fence (later ring reads cannot move above
+ *   it), the store is preceded by a release fence (earlier used-entry and
+ *   buffer writes cannot move below it). The fences give the ordering; the
+ *   access itself is still single-copy atomic wherever the memory allows
+ *   it: the core copies a naturally aligned 2-byte value in RAM or in a
+ *   mapping with one host access on every path (guestmem/hostmem.h), as
+ *   QEMU's ld/st on RAM do, and passes it to an I/O region as one 2-byte
+ *   device access when the device accepts that size. Only an index that is
+ *   not 2-byte aligned in host memory (a provider's misaligned mapping) or
+ *   that straddles two regions can be copied in two pieces.
  *
  * A store through the host pointer bypasses gm_cache_write(), so it is
  * reported with gm_cache_invalidate() for dirty logging.
