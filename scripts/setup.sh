@@ -8,7 +8,7 @@
 # Why each package is needed: docs/dependencies.md.
 set -euo pipefail
 
-base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev libxen-dev python3
+base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev libxen-dev liburing-dev python3
       qemu-system-x86 qemu-utils busybox-static cpio)
 corpus=()
 if [[ "${1:-}" == corpus ]]; then

@@ -5,6 +5,7 @@
 #include <guestmem/vhost.h>
 
 #include "blk_disk.h"
+#include "blk_engine.h"
 
 #define BLK_SECTOR 512u
 #define BLK_SEG_MAX 126u
@@ -41,9 +42,14 @@
 
 #define BLK_MAX_QUEUES 64u
 
+typedef struct blk_queue blk_queue;
+
 typedef struct blk_device {
     blk_disk disk;
     unsigned int num_queues;
+    const blk_engine_ops *engine; /* NULL: sync */
+    unsigned int poll_us;         /* busy-poll the ring and the engine before sleeping */
+    blk_queue *queues[BLK_MAX_QUEUES];   /* each queue thread's own */
     char serial[20];
     uint64_t requests;            /* atomic */
     uint64_t errors;              /* atomic */
@@ -54,13 +60,11 @@ typedef struct blk_device {
 const gm_vhost_device_ops *blk_device_ops(void);
 uint64_t blk_device_features(const blk_device *b);
 int blk_device_get_config(void *opaque, uint8_t *config, uint32_t offset, uint32_t len);
-/* Process every available request of @q (the queue thread's handler). */
-void blk_device_handle(void *opaque, gm_vhost_queue *q);
 /*
- * Run one popped request of @vq against @b->disk and write its status byte
- * (the last byte of the writable buffers). Every field is the guest's: a
- * malformed request gets VIRTIO_BLK_S_IOERR (UNSUPP for unknown types),
- * never a crash. Counts the request (and the error) in @b.
+ * Run one popped request of @vq against @b->disk synchronously and write
+ * its status byte (the last byte of the writable buffers). Every field is
+ * the guest's: a malformed request gets VIRTIO_BLK_S_IOERR (UNSUPP for
+ * unknown types), never a crash. Counts the request (and the error) in @b.
  * Return: the used length to push (data written + status), 0 when not even
  * the status byte could be written.
  */

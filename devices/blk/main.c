@@ -41,6 +41,9 @@ typedef struct blk_options {
     bool once;
     bool verbose;
     bool require_sealed;
+    enum blk_aio aio;
+    enum blk_cache cache;
+    unsigned int poll_us;
 } blk_options;
 
 static void usage(FILE *out)
@@ -54,6 +57,11 @@ static void usage(FILE *out)
             "  -b, --blk-file FILE     raw image to serve (default: a RAM disk)\n"
             "      --ram-size BYTES    size of the RAM disk (default 64 MiB; K/M/G suffixes)\n"
             "  -r, --read-only         refuse writes (VIRTIO_BLK_F_RO)\n"
+            "      --aio ENGINE        io_uring (default), threads or sync\n"
+            "      --cache MODE        writeback (default: the page cache), none (O_DIRECT)\n"
+            "                          or directsync (O_DIRECT and O_DSYNC)\n"
+            "      --poll-us N         poll the ring and the engine up to N microseconds\n"
+            "                          before sleeping (default 0: off)\n"
             "  -q, --num-queues N      queues offered (default 1, at most 64)\n"
             "      --iommu             offer VIRTIO_F_IOMMU_PLATFORM (vIOMMU guests)\n"
             "      --xen-grants MODE   serve XEN_MMAP grant regions: emulated or xen\n"
@@ -102,7 +110,8 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-enum { OPT_FD = 256, OPT_RAM, OPT_IOMMU, OPT_XEN, OPT_ONCE, OPT_CAPS, OPT_SEALED };
+enum { OPT_FD = 256, OPT_RAM, OPT_IOMMU, OPT_XEN, OPT_ONCE, OPT_CAPS, OPT_SEALED, OPT_AIO,
+       OPT_CACHE, OPT_POLL };
 
 static const struct option long_opts[] = {
     { "socket-path", required_argument, NULL, 's' },
@@ -115,11 +124,46 @@ static const struct option long_opts[] = {
     { "xen-grants", required_argument, NULL, OPT_XEN },
     { "once", no_argument, NULL, OPT_ONCE },
     { "require-sealed", no_argument, NULL, OPT_SEALED },
+    { "aio", required_argument, NULL, OPT_AIO },
+    { "cache", required_argument, NULL, OPT_CACHE },
+    { "poll-us", required_argument, NULL, OPT_POLL },
     { "verbose", no_argument, NULL, 'v' },
     { "print-capabilities", no_argument, NULL, OPT_CAPS },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
+
+/* @arg's index in @names (NULL-terminated), or -1. */
+static int pick(const char *arg, const char *const *names)
+{
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(arg, names[i]))
+            return i;
+    }
+    return -1;
+}
+
+static int parse_mode(blk_options *o, int c, const char *arg)
+{
+    static const char *const aios[] = { "io_uring", "threads", "sync", NULL };
+    static const char *const caches[] = { "writeback", "none", "directsync", NULL };
+    int i = pick(arg, c == OPT_AIO ? aios : caches);
+    char *end;
+
+    if (c == OPT_POLL) {
+        unsigned long v = strtoul(arg, &end, 10);
+
+        o->poll_us = (unsigned int)v;
+        return *end || v > 1000000 ? -1 : 0;
+    }
+    if (i < 0)
+        return -1;
+    if (c == OPT_AIO)
+        o->aio = (enum blk_aio)i;
+    else
+        o->cache = (enum blk_cache)i;
+    return 0;
+}
 
 static int parse_option(blk_options *o, int c, const char *arg)
 {
@@ -147,6 +191,9 @@ static int parse_option(blk_options *o, int c, const char *arg)
         return 0;
     case OPT_ONCE: o->once = true; return 0;
     case OPT_SEALED: o->require_sealed = true; return 0;
+    case OPT_AIO:
+    case OPT_CACHE:
+    case OPT_POLL: return parse_mode(o, c, arg);
     case 'v': o->verbose = true; return 0;
     default: return -1;
     }
@@ -156,7 +203,8 @@ static int parse_args(int argc, char **argv, blk_options *o)
 {
     int c;
 
-    *o = (blk_options){ .fd = -1, .ram_size = DEFAULT_RAM_DISK, .queues = 1 };
+    *o = (blk_options){ .fd = -1, .ram_size = DEFAULT_RAM_DISK, .queues = 1,
+                        .aio = BLK_AIO_IO_URING, .cache = BLK_CACHE_WRITEBACK };
     while ((c = getopt_long(argc, argv, "s:b:rq:vh", long_opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
@@ -189,15 +237,32 @@ static void log_line(void *opaque, enum gm_log_level level, const char *msg)
 
 static int open_disk(const blk_options *o, blk_disk *d)
 {
-    int err = o->file ? blk_disk_open_file(d, o->file, o->readonly)
+    int err = o->file ? blk_disk_open_file(d, o->file, o->readonly, o->cache)
                       : blk_disk_open_ram(d, o->ram_size);
 
     if (err)
-        fprintf(stderr, "guestmem-vhost-blk: cannot open %s: %s\n",
-                o->file ? o->file : "RAM disk", strerror(-err));
+        fprintf(stderr, "guestmem-vhost-blk: cannot open %s%s: %s\n",
+                o->file ? o->file : "RAM disk",
+                err == -EINVAL && o->cache != BLK_CACHE_WRITEBACK ? " with O_DIRECT" : "",
+                strerror(-err));
     if (!err && !o->file)
         d->readonly = o->readonly;
+    if (!err && !o->file && o->cache != BLK_CACHE_WRITEBACK)
+        fprintf(stderr, "guestmem-vhost-blk: --cache applies to --blk-file; the RAM disk is "
+                        "memory\n");
     return err;
+}
+
+/* The I/O engine asked for, or the fallback, said once. */
+static const blk_engine_ops *choose_engine(enum blk_aio aio)
+{
+    const char *why;
+    const blk_engine_ops *e = blk_engine_probe(aio, &why);
+
+    if (why)
+        fprintf(stderr, "guestmem-vhost-blk: io_uring unavailable (%s): using the threads "
+                        "engine\n", why);
+    return e;
 }
 
 /* Append "key=value" to @buf (of @size, @len used); returns the new length. */
@@ -387,10 +452,14 @@ static int run(const blk_options *o, blk_device *b)
         gm_vhost_dev_free(dev);
         return 1;
     }
-    fprintf(stderr, "guestmem-vhost-blk: serving %s (%llu MiB%s, %u queue%s%s) on %s\n",
+    fprintf(stderr, "guestmem-vhost-blk: serving %s (%llu MiB%s, %u queue%s%s, %s, cache=%s) on "
+            "%s\n",
             o->file ? o->file : "RAM disk", (unsigned long long)(b->disk.size >> 20),
             b->disk.readonly ? ", read-only" : "", o->queues, o->queues > 1 ? "s" : "",
-            o->iommu ? ", IOMMU" : "", o->socket_path ? o->socket_path : "fd");
+            o->iommu ? ", IOMMU" : "", b->engine->name,
+            o->cache == BLK_CACHE_NONE ? "none" : o->cache == BLK_CACHE_DIRECTSYNC ? "directsync"
+                                                                                 : "writeback",
+            o->socket_path ? o->socket_path : "fd");
     dumper_start(&dumper, dev, b);
     ret = o->socket_path ? serve(dev, b, fd, o->once) : serve_fd(dev, b, fd, o->once);
     dumper_stop(&dumper);
@@ -411,6 +480,8 @@ int main(int argc, char **argv)
     if (open_disk(&o, &b.disk))
         return 1;
     b.num_queues = o.queues;
+    b.engine = choose_engine(o.aio);
+    b.poll_us = o.poll_us;
     snprintf(b.serial, sizeof(b.serial), "guestmem-%d", (int)getpid());
     ret = run(&o, &b);
     fprintf(stderr, "guestmem-vhost-blk: %llu requests, %llu errors\n",
