@@ -20,7 +20,7 @@
  *   with NEED_REPLY and acknowledged before the miss is acknowledged. A
  *   miss for a page that is not mapped, or without the permission asked
  *   for, is answered with nothing (QEMU reports a DMA fault to the guest):
- *   it is counted as a fault.
+ *   it is counted as a fault and reported, but does not fail the run.
  * - Unmapping: strict mode clears the page-table entries, sends one
  *   invalidation per mapping (acknowledged) and only then frees the IOVAs;
  *   lazy mode clears the entries at once but keeps the IOVAs out of use

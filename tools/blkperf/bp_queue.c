@@ -309,16 +309,27 @@ static void check_timeouts(bp_queue *q, uint64_t now)
                 : "the back-end has not used it");
 }
 
+/*
+ * Once re-armed with nothing used, only a call wakes the driver up: ticks
+ * without one check the timeouts but do not look at the ring, so a device
+ * that stops signalling is found out instead of being polled around.
+ */
 static void run(bp_queue *q)
 {
+    bool armed = false;
+
     for (;;) {
         bool more = submit(q);
         uint64_t now;
 
         if (bp_failed() || (!more && !q->vq.ring.inflight))
             return;
-        if (bp_ring_enable_cb(&q->vq.ring) || wait_call(q))
+        if (!armed && !bp_ring_enable_cb(&q->vq.ring))
+            armed = true;
+        if (!armed || wait_call(q)) {
             reap(q);
+            armed = false;
+        }
         now = bp_now_ns();
         if (now - q->last_scan_ns >= SCAN_NS)
             check_timeouts(q, now);

@@ -121,7 +121,7 @@ static int size_rings(bp_run *r)
     if (o->queue_size)
         qs = o->queue_size;
 
-    if (!o->packed)
+    if (!o->packed || !o->queue_size)    /* packed rings may be any size, if asked */
         qs = bp_pow2_ceil(qs);
     if (qs < need || qs > QUEUE_SIZE_MAX || qs < o->iodepth) {
         bp_fail("a ring of %llu entries cannot hold --iodepth %u of %u descriptors each%s",
