@@ -257,6 +257,7 @@ int bp_run_main(const bp_options *o)
     bool ran = false;
 
     r.res.cpu_ns = -1;
+    bp_mem_init(&r.mem);    /* teardown may come before set-up reached it */
     if (!bp_setup(&r)) {
         fill_result(&r);
         run_phases(&r);

@@ -209,7 +209,6 @@ static int setup_memory(bp_run *r)
 {
     int err = init_queues(r);
 
-    bp_mem_init(&r->mem);
     err = err ? err : alloc_all(r);
     if (!err && (err = bp_mem_create(&r->mem)))
         bp_fail("cannot create guest RAM (%llu bytes): %s", (unsigned long long)r->mem.size,
