@@ -55,8 +55,8 @@ typedef struct bp_options {
 
 /**
  * bp_options_parse() - fill @o from the command line.
- * Return: 0 to run, 1 when --help or --version was printed, -1 on a bad
- * command line (reported on stderr).
+ * Return: 0 to run, 1 when --help was printed, -1 on a bad command line
+ * (reported on stderr).
  */
 int bp_options_parse(int argc, char **argv, bp_options *o);
 
