@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM: a sealed memfd in two banks (bank 0 at guest-physical 1 MiB,
+ * bank 1 at 4 GiB, one after the other in the file), and a bump allocator.
+ *
+ * Why sealed: the back-end maps the fd; sealing it against shrinking means
+ * no one can truncate the memory under the other side's mapping (a SIGBUS
+ * in the back-end would look like a back-end bug). Why MAP_POPULATE: the
+ * first touch of each page would otherwise be measured as I/O latency.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bp_mem.h"
+
+static const uint64_t bank_gpa[BP_MEM_BANKS] = { 1ull << 20, 4ull << 30 };
+
+void bp_mem_init(bp_mem *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->fd = -1;
+    for (unsigned int i = 0; i < BP_MEM_BANKS; i++) {
+        m->bank[i].gpa = bank_gpa[i];
+        m->bank[i].size = UINT64_MAX;   /* measuring: no limit */
+    }
+}
+
+void *bp_mem_alloc(bp_mem *m, unsigned int bank, uint64_t len, uint64_t align, uint64_t *gpa)
+{
+    bp_bank *b = &m->bank[bank % BP_MEM_BANKS];
+    uint64_t off = (b->used + align - 1) & ~(align - 1);
+
+    if (off > b->size || len > b->size - off) {
+        *gpa = 0;
+        return NULL;
+    }
+    b->used = off + len;
+    *gpa = b->gpa + off;
+    return b->hva ? b->hva + off : NULL;
+}
+
+static uint64_t page_round(uint64_t v)
+{
+    return (v + BP_PAGE - 1) & ~(BP_PAGE - 1);
+}
+
+static int map_memfd(bp_mem *m)
+{
+    m->fd = memfd_create("blkperf-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (m->fd < 0)
+        return -errno;
+    if (ftruncate(m->fd, (off_t)m->size) < 0)
+        return -errno;
+    if (fcntl(m->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+        return -errno;
+    m->base = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->fd, 0);
+    if (m->base == MAP_FAILED) {
+        m->base = NULL;
+        return -errno;
+    }
+    return 0;
+}
+
+int bp_mem_create(bp_mem *m)
+{
+    uint64_t off = 0;
+    int err;
+
+    for (unsigned int i = 0; i < BP_MEM_BANKS; i++) {
+        m->bank[i].size = page_round(m->bank[i].used ? m->bank[i].used : BP_PAGE);
+        m->bank[i].file_offset = off;
+        m->bank[i].used = 0;
+        off += m->bank[i].size;
+    }
+    m->size = off;
+    err = map_memfd(m);
+    if (err)
+        return err;
+    for (unsigned int i = 0; i < BP_MEM_BANKS; i++)
+        m->bank[i].hva = m->base + m->bank[i].file_offset;
+    return 0;
+}
+
+unsigned int bp_mem_table(const bp_mem *m, vu_mem_table *t, int *fds)
+{
+    memset(t, 0, sizeof(*t));
+    for (unsigned int i = 0; i < BP_MEM_BANKS; i++) {
+        t->regions[i] = (vu_region){
+            .guest_phys_addr = m->bank[i].gpa,
+            .memory_size = m->bank[i].size,
+            .userspace_addr = (uint64_t)(uintptr_t)m->bank[i].hva,
+            .mmap_offset = m->bank[i].file_offset,
+        };
+        fds[i] = m->fd;
+    }
+    t->nregions = BP_MEM_BANKS;
+    return BP_MEM_BANKS;
+}
+
+void bp_mem_destroy(bp_mem *m)
+{
+    if (m->base)
+        munmap(m->base, m->size);
+    if (m->fd >= 0)
+        close(m->fd);
+    bp_mem_init(m);
+}
