@@ -68,16 +68,21 @@ static void complete(blk_queue *bq, gm_vhost_queue *q, blk_req *r)
     req_put(bq, r);
 }
 
-/* Push what the engine finished; with @wait, block for at least one. */
+/* Push everything the engine finished (reaping clears its fd, so nothing
+ * may be left behind); with @wait, block for at least one. */
 static unsigned int reap(blk_queue *bq, gm_vhost_queue *q, bool wait)
 {
     blk_io *done[REAP_BATCH];
-    unsigned int n = bq->ops->reap(bq->engine, done, REAP_BATCH, wait);
+    unsigned int n, total = 0;
 
-    for (unsigned int i = 0; i < n; i++)
-        complete(bq, q, done[i]->opaque);
-    bq->inflight -= n;
-    return n;
+    do {
+        n = bq->ops->reap(bq->engine, done, REAP_BATCH, wait && !total);
+        for (unsigned int i = 0; i < n; i++)
+            complete(bq, q, done[i]->opaque);
+        bq->inflight -= n;
+        total += n;
+    } while (n == REAP_BATCH);
+    return total;
 }
 
 /* Start @r and hand its operation to the engine (or complete it now). */

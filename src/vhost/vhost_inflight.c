@@ -44,8 +44,11 @@ static uint64_t queue_region_size(uint16_t queue_size)
 
 static bool geometry_ok(const gm_vhost_dev *dev, uint16_t num_queues, uint16_t queue_size)
 {
+    /* Packed rings may have any size (the area then goes unused: only
+     * split rings are tracked); split ring sizes are checked at
+     * SET_VRING_NUM. */
     return num_queues && num_queues <= dev->cfg.num_queues && queue_size &&
-           queue_size <= GM_VIRTQ_MAX_SIZE && !(queue_size & (queue_size - 1));
+           queue_size <= GM_VIRTQ_MAX_SIZE;
 }
 
 /* Queue threads write the area: it may only change while every queue is stopped. */

@@ -214,14 +214,15 @@ static bool must_give_up_locked(const vu_iotlb_table *t)
 }
 
 /*
- * Sleep until an update covers (@iova, @perm), something makes waiting
- * pointless (invalidation, stop, close: all waiters are woken), or
- * @deadline. Only an update that covers the page wakes this thread, so a
- * batch of N answers costs one wake-up, not N. Returns false on timeout.
- * Caller holds t->lock.
+ * Sleep until an update covers (@iova, @perm), an invalidation covers
+ * @iova (*@invalidated set: an answer that came meanwhile may be gone, so
+ * ask again), a stop or close wakes everyone, or @deadline. Only what
+ * concerns the page wakes this thread, so a batch of N answers costs one
+ * wake-up, not N, and another request's invalidation costs none. Returns
+ * false on timeout. Caller holds t->lock.
  */
 static bool wait_page_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm,
-                             const struct timespec *deadline)
+                             const struct timespec *deadline, bool *invalidated)
 {
     vu_iotlb_waiter w = { .next = t->waiters, .iova = iova, .perm = perm };
     pthread_condattr_t attr;
@@ -240,6 +241,7 @@ static bool wait_page_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm
         }
     }
     pthread_cond_destroy(&w.cond);
+    *invalidated = w.invalidated;
     return err != ETIMEDOUT;
 }
 
@@ -252,34 +254,50 @@ static void wake_waiters_locked(vu_iotlb_table *t, const vu_iotlb_entry *e)
     }
 }
 
+/* Tell the waiters whose page lies in [first, last] that it was
+ * invalidated. Caller holds t->lock. */
+static void invalidate_waiters_locked(vu_iotlb_table *t, uint64_t first, uint64_t last)
+{
+    for (vu_iotlb_waiter *w = t->waiters; w; w = w->next) {
+        if (first <= w->iova && w->iova <= last) {
+            w->invalidated = true;
+            pthread_cond_signal(&w->cond);
+        }
+    }
+}
+
 /* Wait for an entry with @perm covering @iova; -1 on timeout or close. An
- * invalidation may remove the answer before this thread sees it (lazy
- * guests flush whole domains): then ask again, with a fresh deadline. */
+ * invalidation of the page may remove the answer before this thread sees
+ * it (lazy guests flush whole domains): then ask again, with a fresh
+ * deadline. Invalidations of other pages (other requests completing) do
+ * not make it ask again: a repeated miss could reach the front-end after
+ * this request is done and its IOVA unmapped, a DMA fault in the guest. */
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
-    unsigned int asked_at = t->inval_gen;
     struct timespec deadline;
     bool asked = false;
     int i;
 
     t->stats.lookups++;
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
+        bool invalidated;
+
         if (must_give_up_locked(t))
             return -1;
-        if (!asked || asked_at != t->inval_gen) {
+        if (!asked) {
             vu_iotlb miss = { .iova = iova, .perm = (uint8_t)perm, .type = VU_IOTLB_MISS };
 
             deadline_after(&deadline, t->miss_timeout_ms);
             earliest(&deadline, &request_deadline);
             asked = true;
-            asked_at = t->inval_gen;
             send_misses_dropping_lock(t, &miss, 1, false);
             continue;   /* the answer may have come while unlocked */
         }
-        if (!wait_page_locked(t, iova, perm, &deadline)) {
+        if (!wait_page_locked(t, iova, perm, &deadline, &invalidated)) {
             t->stats.timeouts++;
             return -1;
         }
+        asked = !invalidated;
     }
     if (!asked)
         t->stats.lookup_hits++;
@@ -314,11 +332,11 @@ static unsigned int collect_misses_locked(const vu_iotlb_table *t, const vu_iotl
 unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, unsigned int n)
 {
     static __thread vu_iotlb miss[VU_IOTLB_PREFETCH_MAX];
-    unsigned int nmiss = 0, inval;
+    unsigned int nmiss = 0;
     struct timespec deadline;
+    bool invalidated = false;
 
     pthread_mutex_lock(&t->lock);
-    inval = t->inval_gen;
     for (unsigned int k = 0; k < n; k++)
         nmiss = collect_misses_locked(t, &ranges[k], miss, nmiss, VU_IOTLB_PREFETCH_MAX);
     if (nmiss && !must_give_up_locked(t)) {
@@ -326,12 +344,12 @@ unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, 
         earliest(&deadline, &request_deadline);
         send_misses_dropping_lock(t, miss, nmiss, true);
         /* Wait for the answers in the order asked: each wake-up is for the
-         * first page still missing. An invalidation ends the wait: the
-         * accesses then ask for what they still need. */
+         * first page still missing. An invalidation of that page ends the
+         * wait: the accesses then ask for what they still need. */
         for (unsigned int k = 0; k < nmiss; k++) {
             while (!covered_locked(t, miss[k].iova, miss[k].perm)) {
-                if (must_give_up_locked(t) || t->inval_gen != inval ||
-                    !wait_page_locked(t, miss[k].iova, miss[k].perm, &deadline))
+                if (must_give_up_locked(t) || invalidated ||
+                    !wait_page_locked(t, miss[k].iova, miss[k].perm, &deadline, &invalidated))
                     goto out;
             }
         }
@@ -445,10 +463,7 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
     removed = remove_range_locked(t, msg->iova, msg->iova + msg->size - 1);
     t->stats.invalidations += removed;
     t->stats.invalidation_msgs++;
-    if (removed) {
-        t->inval_gen++;
-        wake_waiters_locked(t, NULL);
-    }
+    invalidate_waiters_locked(t, msg->iova, msg->iova + msg->size - 1);
     pthread_mutex_unlock(&t->lock);
     /* The core caches only what this table translated, and forgets it when
      * the table drops an entry (here or in insert_locked()): with nothing
@@ -483,8 +498,7 @@ static void drop_all(vu_iotlb_table *t, bool closing)
     pthread_mutex_lock(&t->lock);
     t->closing |= closing;
     t->nr = 0;
-    t->inval_gen++;
-    wake_waiters_locked(t, NULL);
+    invalidate_waiters_locked(t, 0, UINT64_MAX);
     pthread_mutex_unlock(&t->lock);
     gm_iommu_invalidate_all(t->iommu);
 }

@@ -38,6 +38,7 @@ typedef struct vu_iotlb_waiter {
     pthread_cond_t cond;
     uint64_t iova;
     unsigned int perm;
+    bool invalidated;             /* an invalidation covered iova meanwhile */
 } vu_iotlb_waiter;
 
 typedef struct vu_iotlb_table {
@@ -50,7 +51,6 @@ typedef struct vu_iotlb_table {
     unsigned int senders;         /* threads sending on backend_fd without the lock */
     bool channel_broken;          /* a miss was sent in part: send no more */
     bool closing;                 /* connection going away: stop waiting */
-    unsigned int inval_gen;       /* bumped by every invalidation that removed entries */
     unsigned int miss_timeout_ms;
     gm_as *target;                /* the front-end's user addresses */
     gm_region *iommu;             /* IOMMU region translating through us */
