@@ -11,7 +11,7 @@
  *   q->vq (created by the thread)  stopped                    needs at start; vq is its own)
  *   q->call_fd, q->err_fd          message thread, fd_lock    under fd_lock (notify, error)
  *   q->enabled, q->refresh,        message thread, atomic     atomic loads
- *   q->stopping
+ *   q->recheck, q->stopping
  *   q->inflight                    message thread, stopped    the queue's own thread
  *   dev->features                  message thread, atomic;    atomic loads (vu_has_feature);
  *                                  while a queue runs only    only LOG_ALL may change under
@@ -80,6 +80,7 @@ struct gm_vhost_queue {
 
     int enabled;                  /* atomic */
     int refresh;                  /* atomic: ring caches are stale */
+    int recheck;                  /* atomic: look at the ring (it was enabled) */
     bool running;
     pthread_t thread;
     int wake_fd;                  /* eventfd: stop or re-check */

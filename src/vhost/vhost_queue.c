@@ -4,11 +4,19 @@
  *
  * A ring starts when the front-end sets its kick fd (after size, addresses
  * and base) and stops on GET_VRING_BASE or reset. Its thread sleeps in
- * poll() on the kick eventfd and a private wake eventfd; on a kick it
- * refreshes the ring caches if the memory table or the IOTLB changed, and
- * lets the device handle the ring if it is enabled. Stop sets `stopping`,
- * wakes the thread and joins it, so the device never runs after GET_VRING_BASE
+ * poll() on the kick eventfd, a private wake eventfd and the device's
+ * completion fd; on a kick (or when the ring is enabled) it lets the
+ * device handle the ring if it is enabled. Stop sets `stopping`, wakes the
+ * thread and joins it, so the device never runs after GET_VRING_BASE
  * replied.
+ *
+ * The ring is guest memory the device may touch only when the driver asks
+ * (a kick, enabling the ring) or to complete what it took: a change of the
+ * memory table or an IOTLB invalidation only marks the ring caches stale,
+ * and they are rebuilt on the next pop or push, not at once. Rebuilding
+ * them at once read the ring through the IOMMU after the guest had
+ * stopped mapping it (the firmware's ring, when Linux turns the IOMMU on),
+ * a DMA fault in the guest's log.
  *
  * Ring addresses are user addresses of the front-end (translated to guest
  * physical through the memory table) or, with VIRTIO_F_IOMMU_PLATFORM, IOVAs
@@ -48,21 +56,22 @@ static void wake(gm_vhost_queue *q)
  * peer passed would wait forever. A fd at end of file or in error is
  * dropped from the poll set (it would report itself ready forever).
  */
-static void consume_event(gm_vhost_queue *q, struct pollfd *pfd, const char *what)
+static bool consume_event(gm_vhost_queue *q, struct pollfd *pfd, const char *what)
 {
     uint64_t v;
     ssize_t n = 0;
 
     if (pfd->fd < 0 || !pfd->revents)
-        return;
+        return false;
     if (pfd->revents & POLLIN) {
         n = read(pfd->fd, &v, sizeof(v));
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
-            return;
+            return n > 0;
     }
     gm_log(q->dev->sys, GM_LOG_GUEST_ERROR, "queue %u: %s fd %s; no longer polled", q->idx,
            what, n == 0 && (pfd->revents & POLLIN) ? "at end of file" : "in error");
     pfd->fd = -1;
+    return false;
 }
 
 static gm_as *queue_as(gm_vhost_dev *dev)
@@ -131,10 +140,16 @@ static void signal_error(gm_vhost_queue *q)
                q->idx);
 }
 
-static void handle_if_enabled(gm_vhost_queue *q)
+/* Rebuild the ring caches if they went stale: right before the ring is
+ * touched, never sooner. */
+static void refresh_if_stale(gm_vhost_queue *q)
 {
     if (__atomic_exchange_n(&q->refresh, 0, __ATOMIC_ACQ_REL))
         gm_virtq_refresh(q->vq);
+}
+
+static void handle_if_enabled(gm_vhost_queue *q)
+{
     if (__atomic_load_n(&q->enabled, __ATOMIC_ACQUIRE) && !gm_virtq_is_broken(q->vq))
         q->dev->ops->handle(q->dev->opaque, q);
     if (gm_virtq_is_broken(q->vq))
@@ -202,10 +217,13 @@ static void *queue_thread(void *arg)
     while (!__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE)) {
         if (poll(pfd, 3, -1) < 0 && errno != EINTR)
             break;
-        consume_event(q, &pfd[0], "kick");
+        bool kicked = consume_event(q, &pfd[0], "kick");
+
         consume_event(q, &pfd[1], "wake");
         device_event(q, &pfd[2]);
-        if (ready && !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
+        /* The driver asked (a kick), or the ring was just enabled. */
+        if ((kicked | __atomic_exchange_n(&q->recheck, 0, __ATOMIC_ACQ_REL)) && ready &&
+            !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
             handle_if_enabled(q);
     }
     if (ready && q->dev->ops->queue_stop)
@@ -296,8 +314,11 @@ void vu_queue_set_err(gm_vhost_queue *q, int fd)
 void vu_queue_set_enabled(gm_vhost_queue *q, bool enabled)
 {
     __atomic_store_n(&q->enabled, enabled ? 1 : 0, __ATOMIC_RELEASE);
-    if (q->running)
+    if (q->running && enabled) {
+        /* Requests made available while it was disabled. */
+        __atomic_store_n(&q->recheck, 1, __ATOMIC_RELEASE);
         wake(q);
+    }
 }
 
 void vu_queue_refresh_all(gm_vhost_dev *dev)
@@ -305,11 +326,9 @@ void vu_queue_refresh_all(gm_vhost_dev *dev)
     for (unsigned int i = 0; i < dev->cfg.num_queues; i++) {
         gm_vhost_queue *q = &dev->queues[i];
 
-        if (q->running) {
-            /* Before the ring is set up, the thread reads fresh state anyway. */
+        /* Before the ring is set up, the thread reads fresh state anyway. */
+        if (q->running)
             __atomic_store_n(&q->refresh, 1, __ATOMIC_RELEASE);
-            wake(q);
-        }
     }
 }
 
@@ -328,10 +347,8 @@ void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last)
             continue;
         if (overlaps(q->addr.desc, 16 * n, first, last) ||
             overlaps(q->addr.avail, 6 + 2 * n, first, last) ||
-            overlaps(q->addr.used, 6 + 8 * n, first, last)) {
+            overlaps(q->addr.used, 6 + 8 * n, first, last))
             __atomic_store_n(&q->refresh, 1, __ATOMIC_RELEASE);
-            wake(q);
-        }
     }
 }
 
@@ -346,6 +363,7 @@ int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
     if (__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
         return 0;
     vu_iotlb_request_start(&q->dev->iotlb);
+    refresh_if_stale(q);
     /* What an earlier back-end left in flight comes first. */
     if (vu_inflight_next_resubmit(q, &head))
         ret = gm_virtq_read_chain(q->vq, head, elem);
@@ -364,6 +382,7 @@ int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t w
     int ret;
 
     vu_iotlb_request_start(&q->dev->iotlb);   /* a fresh bound for the used ring */
+    refresh_if_stale(q);
     vu_log_buffers(q, elem);
     /* Unpinned mappings (the request's buffers) go before the guest learns
      * the request is done; the rings stay pinned by their caches. */
