@@ -3,20 +3,16 @@
  * guestmem-vhost-blk: a vhost-user-blk back-end whose every guest-memory
  * access goes through guestmem, including vIOMMU (IOTLB) and Xen grants.
  *
- * Follows QEMU's conventions for back-end programs
- * (docs/interop/vhost-user.json): --socket-path or --fd, and
- * --print-capabilities. It serves one front-end connection at a time and
+ * It serves one front-end connection at a time and
  * waits for the next when one ends, so a front-end that reconnects (or a
  * back-end restarted after a crash, with QEMU's reconnect) carries on.
  *
- * SIGUSR1 prints the counters (stats_dump below). The signal is blocked in
- * every thread and taken with sigwait() by a thread of its own, so the dump
- * runs in normal thread context: no signal handler, nothing to keep
- * async-signal-safe.
+ * Signals (blk_signals.c): SIGUSR1 prints the counters; SIGTERM and
+ * SIGINT end the connection in progress (its requests in flight finish
+ * first), print the totals and exit 0. The command line is blk_cli.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,207 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "blk_device.h"
-
-#define DEFAULT_RAM_DISK (64ull << 20)
-
-typedef struct blk_options {
-    const char *socket_path;
-    int fd;
-    const char *file;
-    uint64_t ram_size;
-    bool readonly;
-    unsigned int queues;
-    bool iommu;
-    enum gm_vhost_grants grants;
-    bool once;
-    bool verbose;
-    bool require_sealed;
-    enum blk_aio aio;
-    enum blk_cache cache;
-    unsigned int poll_us;
-} blk_options;
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: guestmem-vhost-blk (--socket-path PATH | --fd FD) [options]\n"
-            "       guestmem-vhost-blk --print-capabilities\n"
-            "\n"
-            "  -s, --socket-path PATH  listen on this Unix socket\n"
-            "      --fd FD             serve an already connected/listening socket\n"
-            "  -b, --blk-file FILE     raw image to serve (default: a RAM disk)\n"
-            "      --ram-size BYTES    size of the RAM disk (default 64 MiB; K/M/G suffixes)\n"
-            "  -r, --read-only         refuse writes (VIRTIO_BLK_F_RO)\n"
-            "      --aio ENGINE        io_uring (default), threads or sync\n"
-            "      --cache MODE        writeback (default: the page cache), none (O_DIRECT)\n"
-            "                          or directsync (O_DIRECT and O_DSYNC)\n"
-            "      --poll-us N         poll the ring and the engine up to N microseconds\n"
-            "                          before sleeping (default 0: off)\n"
-            "  -q, --num-queues N      queues offered (default 1, at most 64)\n"
-            "      --iommu             offer VIRTIO_F_IOMMU_PLATFORM (vIOMMU guests)\n"
-            "      --xen-grants MODE   serve XEN_MMAP grant regions: emulated or xen\n"
-            "      --once              exit after the first connection ends\n"
-            "      --require-sealed    refuse guest memory fds not sealed against shrinking\n"
-            "                          (a front-end that truncates an unsealed file it sent\n"
-            "                          can kill the back-end; QEMU's memfd memory is sealed)\n"
-            "  -v, --verbose           log debug messages\n"
-            "      --print-capabilities  print the JSON capabilities and exit\n"
-            "  -h, --help              this text\n"
-            "\n"
-            "SIGUSR1 prints the counters to stderr (requests per queue, IOTLB misses,\n"
-            "updates, invalidations and hits, mapping cache) on one line starting\n"
-            "\"guestmem-vhost-blk: dump N:\" (N counts the dumps); the same counters end\n"
-            "each connection, on a line starting \"guestmem-vhost-blk: stats:\".\n");
-}
-
-static int print_capabilities(void)
-{
-    printf("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
-           "    \"blk-file\"\n  ]\n}\n");
-    return 0;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 0);
-    unsigned int shift = 0;
-
-    if (end == s)
-        return -1;
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    else if (*end)
-        return -1;
-    if (shift && end[1])
-        return -1;
-    if (v > (UINT64_MAX >> shift))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
-enum { OPT_FD = 256, OPT_RAM, OPT_IOMMU, OPT_XEN, OPT_ONCE, OPT_CAPS, OPT_SEALED, OPT_AIO,
-       OPT_CACHE, OPT_POLL };
-
-static const struct option long_opts[] = {
-    { "socket-path", required_argument, NULL, 's' },
-    { "fd", required_argument, NULL, OPT_FD },
-    { "blk-file", required_argument, NULL, 'b' },
-    { "ram-size", required_argument, NULL, OPT_RAM },
-    { "read-only", no_argument, NULL, 'r' },
-    { "num-queues", required_argument, NULL, 'q' },
-    { "iommu", no_argument, NULL, OPT_IOMMU },
-    { "xen-grants", required_argument, NULL, OPT_XEN },
-    { "once", no_argument, NULL, OPT_ONCE },
-    { "require-sealed", no_argument, NULL, OPT_SEALED },
-    { "aio", required_argument, NULL, OPT_AIO },
-    { "cache", required_argument, NULL, OPT_CACHE },
-    { "poll-us", required_argument, NULL, OPT_POLL },
-    { "verbose", no_argument, NULL, 'v' },
-    { "print-capabilities", no_argument, NULL, OPT_CAPS },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-};
-
-/* @arg's index in @names (NULL-terminated), or -1. */
-static int pick(const char *arg, const char *const *names)
-{
-    for (int i = 0; names[i]; i++) {
-        if (!strcmp(arg, names[i]))
-            return i;
-    }
-    return -1;
-}
-
-static int parse_mode(blk_options *o, int c, const char *arg)
-{
-    static const char *const aios[] = { "io_uring", "threads", "sync", NULL };
-    static const char *const caches[] = { "writeback", "none", "directsync", NULL };
-    int i = pick(arg, c == OPT_AIO ? aios : caches);
-    char *end;
-
-    if (c == OPT_POLL) {
-        unsigned long v = strtoul(arg, &end, 10);
-
-        o->poll_us = (unsigned int)v;
-        return *end || v > 1000000 ? -1 : 0;
-    }
-    if (i < 0)
-        return -1;
-    if (c == OPT_AIO)
-        o->aio = (enum blk_aio)i;
-    else
-        o->cache = (enum blk_cache)i;
-    return 0;
-}
-
-static int parse_option(blk_options *o, int c, const char *arg)
-{
-    char *end;
-
-    switch (c) {
-    case 's': o->socket_path = arg; return 0;
-    case OPT_FD:
-        o->fd = (int)strtol(arg, &end, 10);
-        return *end || o->fd < 0 ? -1 : 0;
-    case 'b': o->file = arg; return 0;
-    case OPT_RAM: return parse_size(arg, &o->ram_size);
-    case 'r': o->readonly = true; return 0;
-    case 'q':
-        o->queues = (unsigned int)strtoul(arg, &end, 10);
-        return *end || !o->queues || o->queues > 64 ? -1 : 0;
-    case OPT_IOMMU: o->iommu = true; return 0;
-    case OPT_XEN:
-        if (!strcmp(arg, "emulated"))
-            o->grants = GM_VHOST_GRANTS_EMULATED;
-        else if (!strcmp(arg, "xen"))
-            o->grants = GM_VHOST_GRANTS_XEN;
-        else
-            return -1;
-        return 0;
-    case OPT_ONCE: o->once = true; return 0;
-    case OPT_SEALED: o->require_sealed = true; return 0;
-    case OPT_AIO:
-    case OPT_CACHE:
-    case OPT_POLL: return parse_mode(o, c, arg);
-    case 'v': o->verbose = true; return 0;
-    default: return -1;
-    }
-}
-
-static int parse_args(int argc, char **argv, blk_options *o)
-{
-    int c;
-
-    *o = (blk_options){ .fd = -1, .ram_size = DEFAULT_RAM_DISK, .queues = 1,
-                        .aio = BLK_AIO_IO_URING, .cache = BLK_CACHE_WRITEBACK };
-    while ((c = getopt_long(argc, argv, "s:b:rq:vh", long_opts, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            exit(0);
-        }
-        if (c == OPT_CAPS)
-            exit(print_capabilities());
-        if (parse_option(o, c, optarg)) {
-            fprintf(stderr, "guestmem-vhost-blk: invalid option or value%s%s\n",
-                    optarg ? ": " : "", optarg ? optarg : "");
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (optind != argc || (!o->socket_path) == (o->fd < 0)) {
-        fprintf(stderr, "guestmem-vhost-blk: give exactly one of --socket-path and --fd\n");
-        usage(stderr);
-        return -1;
-    }
-    return 0;
-}
+#include "blk_cli.h"
 
 static void log_line(void *opaque, enum gm_log_level level, const char *msg)
 {
@@ -265,167 +61,122 @@ static const blk_engine_ops *choose_engine(enum blk_aio aio)
     return e;
 }
 
-/* Append "key=value" to @buf (of @size, @len used); returns the new length. */
-static size_t put_kv(char *buf, size_t size, size_t len, const char *key, uint64_t v)
-{
-    int n;
-
-    if (len >= size)
-        return len;
-    n = snprintf(buf + len, size - len, " %s=%llu", key, (unsigned long long)v);
-    return n < 0 ? len : len + (size_t)n;
-}
-
-/* Format the counters of @dev and @b after @prefix, as one line. */
-static size_t format_stats(char *buf, size_t size, const char *prefix, gm_vhost_dev *dev,
-                           const blk_device *b)
-{
-    gm_vhost_stats st;
-    size_t len;
-    int n = snprintf(buf, size, "guestmem-vhost-blk: %s:", prefix);
-
-    gm_vhost_dev_get_stats(dev, &st);
-    len = n < 0 ? 0 : (size_t)n;
-    len = put_kv(buf, size, len, "messages", st.messages);
-    len = put_kv(buf, size, len, "requests", st.requests);
-    len = put_kv(buf, size, len, "resubmitted", st.resubmitted);
-    len = put_kv(buf, size, len, "notifications", st.notifications);
-    len = put_kv(buf, size, len, "iotlb_misses", st.iotlb_misses);
-    len = put_kv(buf, size, len, "iotlb_prefetched", st.iotlb_prefetched);
-    len = put_kv(buf, size, len, "iotlb_unsent", st.iotlb_unsent);
-    len = put_kv(buf, size, len, "iotlb_updates", st.iotlb_updates);
-    len = put_kv(buf, size, len, "iotlb_invalidations", st.iotlb_invalidations);
-    len = put_kv(buf, size, len, "iotlb_invalidation_msgs", st.iotlb_invalidation_msgs);
-    len = put_kv(buf, size, len, "iotlb_timeouts", st.iotlb_timeouts);
-    len = put_kv(buf, size, len, "iotlb_lookups", st.iotlb_lookups);
-    len = put_kv(buf, size, len, "iotlb_lookup_hits", st.iotlb_lookup_hits);
-    len = put_kv(buf, size, len, "iotlb_cache_hits", st.iotlb_cache_hits);
-    len = put_kv(buf, size, len, "iotlb_cache_flushes", st.iotlb_cache_flushes);
-    len = put_kv(buf, size, len, "map_hits", st.map_hits);
-    len = put_kv(buf, size, len, "map_misses", st.map_misses);
-    len = put_kv(buf, size, len, "map_unmaps", st.map_unmaps);
-    len = put_kv(buf, size, len, "map_bytes", st.map_bytes);
-    len = put_kv(buf, size, len, "device_requests", __atomic_load_n(&b->requests, __ATOMIC_RELAXED));
-    len = put_kv(buf, size, len, "device_errors", __atomic_load_n(&b->errors, __ATOMIC_RELAXED));
-    for (unsigned int i = 0; i < b->num_queues && i < BLK_MAX_QUEUES; i++) {
-        char key[24];
-
-        snprintf(key, sizeof(key), "q%u_requests", i);
-        len = put_kv(buf, size, len, key, __atomic_load_n(&b->queue_requests[i], __ATOMIC_RELAXED));
-    }
-    if (len >= size - 1)
-        len = size - 2;
-    buf[len++] = '\n';
-    buf[len] = 0;
-    return len;
-}
-
-/* One write(), so that the line is not interleaved with log lines. */
-static void write_stats(const char *prefix, gm_vhost_dev *dev, const blk_device *b)
-{
-    char buf[2048];
-    size_t len = format_stats(buf, sizeof(buf), prefix, dev, b);
-
-    if (write(STDERR_FILENO, buf, len) < 0)
-        return;   /* nowhere to report it */
-}
-
-static void print_stats(gm_vhost_dev *dev, const blk_device *b)
-{
-    write_stats("stats", dev, b);
-}
-
-/* ---- SIGUSR1: dump the counters -------------------------------------- */
-
-typedef struct stats_dumper {
-    pthread_t thread;
+/*
+ * The serving loop's state, shared with the signal thread: SIGTERM shuts
+ * the listening socket down (accept() fails) and the connection in
+ * progress (its message loop sees the end, stops its queues, which finish
+ * every request in flight, and returns). conn is swapped under lock so
+ * that the signal thread never shuts down an fd number already reused.
+ */
+typedef struct blk_server {
     gm_vhost_dev *dev;
     const blk_device *b;
-    int stop;                     /* atomic: set before the last SIGUSR1 */
-    bool running;
-} stats_dumper;
+    int listen_fd;
+    pthread_mutex_t lock;
+    int conn;                     /* the connection being served, or -1 */
+    bool stopping;                /* under lock */
+} blk_server;
 
-static void *dumper_thread(void *arg)
+static void server_stop(void *opaque)
 {
-    stats_dumper *d = arg;
-    sigset_t set;
-    unsigned long n = 0;
-    int sig;
+    blk_server *srv = opaque;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    while (sigwait(&set, &sig) == 0 && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
-        char prefix[32];
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    if (srv->listen_fd >= 0)
+        shutdown(srv->listen_fd, SHUT_RDWR);
+    if (srv->conn >= 0)
+        shutdown(srv->conn, SHUT_RDWR);
+    pthread_mutex_unlock(&srv->lock);
+}
 
-        snprintf(prefix, sizeof(prefix), "dump %lu", ++n);
-        write_stats(prefix, d->dev, d->b);
+/* Serve @conn to its end; false if the process is stopping. */
+static bool serve_one(blk_server *srv, int conn)
+{
+    bool stopping;
+
+    pthread_mutex_lock(&srv->lock);
+    stopping = srv->stopping;
+    srv->conn = stopping ? -1 : conn;
+    pthread_mutex_unlock(&srv->lock);
+    if (stopping) {
+        close(conn);
+        return false;
     }
-    return NULL;
+    fprintf(stderr, "guestmem-vhost-blk: front-end connected\n");
+    gm_vhost_dev_run(srv->dev, conn);   /* closes conn */
+    pthread_mutex_lock(&srv->lock);
+    srv->conn = -1;
+    stopping = srv->stopping;
+    pthread_mutex_unlock(&srv->lock);
+    fprintf(stderr, "guestmem-vhost-blk: front-end disconnected\n");
+    blk_stats_write("stats", srv->dev, srv->b);
+    return !stopping;
 }
 
-/* Block SIGUSR1 in this thread and every thread created after it. */
-static void block_sigusr1(void)
+static bool server_stopping(blk_server *srv)
 {
-    sigset_t set;
+    bool stopping;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_mutex_lock(&srv->lock);
+    stopping = srv->stopping;
+    pthread_mutex_unlock(&srv->lock);
+    return stopping;
 }
 
-static void dumper_start(stats_dumper *d, gm_vhost_dev *dev, const blk_device *b)
-{
-    d->dev = dev;
-    d->b = b;
-    d->running = pthread_create(&d->thread, NULL, dumper_thread, d) == 0;
-    if (!d->running)
-        fprintf(stderr, "guestmem-vhost-blk: no SIGUSR1 stats dumps (cannot create a thread)\n");
-}
-
-static void dumper_stop(stats_dumper *d)
-{
-    if (!d->running)
-        return;
-    __atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
-    pthread_kill(d->thread, SIGUSR1);
-    pthread_join(d->thread, NULL);
-    d->running = false;
-}
-
-/* Accept connections on a listening socket, one at a time. */
-static int serve(gm_vhost_dev *dev, const blk_device *b, int listen_fd, bool once)
+/* Accept connections on a listening socket, one at a time. Returns the
+ * exit status: 0 after --once or a signal, 1 when accept() fails. */
+static int serve(blk_server *srv, bool once)
 {
     for (;;) {
-        int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int conn = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
+        if (conn < 0 && errno == EINTR)
+            continue;
         if (conn < 0) {
-            if (errno == EINTR)
-                continue;
+            if (server_stopping(srv))
+                return 0;
             perror("guestmem-vhost-blk: accept");
             return 1;
         }
-        fprintf(stderr, "guestmem-vhost-blk: front-end connected\n");
-        gm_vhost_dev_run(dev, conn);
-        fprintf(stderr, "guestmem-vhost-blk: front-end disconnected\n");
-        print_stats(dev, b);
-        if (once)
+        if (!serve_one(srv, conn) || once)
             return 0;
     }
 }
 
-/* --fd may be a listening socket or an already connected one. */
-static int serve_fd(gm_vhost_dev *dev, const blk_device *b, int fd, bool once)
+/* --fd (or socket activation) may be a listening socket or a connected one. */
+static bool is_listening(int fd)
 {
     int listening = 0;
     socklen_t len = sizeof(listening);
 
-    int ret;
+    return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
 
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
-        return serve(dev, b, fd, once);
-    ret = gm_vhost_dev_run(dev, fd) ? 1 : 0;
-    print_stats(dev, b);
-    return ret;
+static int listen_socket(const blk_options *o)
+{
+    gm_vhost_socket_opts so = { o->socket_mode, o->socket_gid };
+    int fd;
+
+    if (!o->socket_path)
+        return o->fd;
+    fd = gm_vhost_listen_as(o->socket_path, &so);
+    if (fd < 0)
+        fprintf(stderr, "guestmem-vhost-blk: cannot listen on %s: %s\n", o->socket_path,
+                strerror(-fd));
+    return fd;
+}
+
+static void print_banner(const blk_options *o, const blk_device *b)
+{
+    fprintf(stderr, "guestmem-vhost-blk: serving %s (%llu MiB%s, %u queue%s%s, %s, cache=%s) on "
+            "%s\n",
+            o->file ? o->file : "RAM disk", (unsigned long long)(b->disk.size >> 20),
+            b->disk.readonly ? ", read-only" : "", o->queues, o->queues > 1 ? "s" : "",
+            o->iommu ? ", IOMMU offered" : "", b->engine->name,
+            o->cache == BLK_CACHE_NONE ? "none" : o->cache == BLK_CACHE_DIRECTSYNC ? "directsync"
+                                                                                 : "writeback",
+            o->socket_path ? o->socket_path : "fd");
 }
 
 static int run(const blk_options *o, blk_device *b)
@@ -434,36 +185,35 @@ static int run(const blk_options *o, blk_device *b)
                             .offer_iommu = o->iommu, .grants = o->grants,
                             .require_sealed = o->require_sealed };
     gm_vhost_device_ops ops = *blk_device_ops();
-    stats_dumper dumper = { 0 };
-    gm_vhost_dev *dev;
+    blk_server srv = { .b = b, .listen_fd = -1, .conn = -1 };
+    blk_signals *sig;
     int fd, ret;
 
     ops.features = blk_device_features(b);
-    dev = gm_vhost_dev_new(&cfg, &ops, b);
-    if (!dev) {
+    srv.dev = gm_vhost_dev_new(&cfg, &ops, b);
+    if (!srv.dev) {
         perror("guestmem-vhost-blk: device");
         return 1;
     }
-    gm_system_set_log(gm_vhost_dev_system(dev), log_line, NULL, o->verbose);
-    fd = o->socket_path ? gm_vhost_listen(o->socket_path) : o->fd;
+    gm_system_set_log(gm_vhost_dev_system(srv.dev), log_line, NULL, o->verbose);
+    fd = listen_socket(o);
     if (fd < 0) {
-        fprintf(stderr, "guestmem-vhost-blk: cannot listen on %s: %s\n", o->socket_path,
-                strerror(-fd));
-        gm_vhost_dev_free(dev);
+        gm_vhost_dev_free(srv.dev);
         return 1;
     }
-    fprintf(stderr, "guestmem-vhost-blk: serving %s (%llu MiB%s, %u queue%s%s, %s, cache=%s) on "
-            "%s\n",
-            o->file ? o->file : "RAM disk", (unsigned long long)(b->disk.size >> 20),
-            b->disk.readonly ? ", read-only" : "", o->queues, o->queues > 1 ? "s" : "",
-            o->iommu ? ", IOMMU" : "", b->engine->name,
-            o->cache == BLK_CACHE_NONE ? "none" : o->cache == BLK_CACHE_DIRECTSYNC ? "directsync"
-                                                                                 : "writeback",
-            o->socket_path ? o->socket_path : "fd");
-    dumper_start(&dumper, dev, b);
-    ret = o->socket_path ? serve(dev, b, fd, o->once) : serve_fd(dev, b, fd, o->once);
-    dumper_stop(&dumper);
-    gm_vhost_dev_free(dev);
+    print_banner(o, b);
+    pthread_mutex_init(&srv.lock, NULL);
+    srv.listen_fd = o->socket_path || is_listening(fd) ? fd : -1;
+    sig = blk_signals_start(srv.dev, b, server_stop, &srv);
+    if (srv.listen_fd >= 0) {
+        ret = serve(&srv, o->once);
+    } else {
+        serve_one(&srv, fd);
+        ret = 0;
+    }
+    blk_signals_stop(sig);
+    pthread_mutex_destroy(&srv.lock);
+    gm_vhost_dev_free(srv.dev);
     return ret;
 }
 
@@ -474,8 +224,8 @@ int main(int argc, char **argv)
     int ret;
 
     signal(SIGPIPE, SIG_IGN);
-    block_sigusr1();   /* before any thread exists: they all inherit it */
-    if (parse_args(argc, argv, &o))
+    blk_signals_block();   /* before any thread exists: they all inherit it */
+    if (blk_parse_args(argc, argv, &o))
         return 2;
     if (open_disk(&o, &b.disk))
         return 1;

@@ -183,9 +183,38 @@ GM_EXPORT int gm_vhost_dev_run(gm_vhost_dev *dev, int conn);
 /**
  * gm_vhost_listen() - create a listening Unix socket.
  * @path: socket path (an existing socket file there is replaced)
- * Return: the listening fd, or a negative errno.
+ * Return: the listening fd, or a negative errno (as gm_vhost_listen_as()).
  */
 GM_EXPORT int gm_vhost_listen(const char *path);
+
+/**
+ * struct gm_vhost_socket_opts - who may connect to a listening socket.
+ * @mode: permission bits of the socket file (connecting needs write
+ *        permission), or 0 for what the process's umask gives
+ * @gid: group of the socket file, or -1 to keep the process's
+ */
+typedef struct gm_vhost_socket_opts {
+    unsigned int mode;
+    long gid;
+} gm_vhost_socket_opts;
+
+/**
+ * gm_vhost_listen_as() - create a listening Unix socket with its owner and
+ * permissions already set.
+ * @path: socket path; an existing socket file there is replaced, anything
+ *        else is left alone (-EEXIST)
+ * @opts: mode and group, or NULL for gm_vhost_listen()'s defaults
+ *
+ * The socket is bound at a temporary name beside @path, given its mode and
+ * group, and renamed over @path: a front-end never finds the path with
+ * other permissions (a QEMU running as another user, with reconnect on,
+ * would otherwise fail and retry until a chown came).
+ * Return: the listening fd, or a negative errno: -ENAMETOOLONG, -EEXIST,
+ * -EPERM (the group cannot be set), or what socket, bind, chmod, rename or
+ * listen returned.
+ * Context: any thread.
+ */
+GM_EXPORT int gm_vhost_listen_as(const char *path, const gm_vhost_socket_opts *opts);
 
 /** gm_vhost_dev_get_stats() - read the counters. */
 GM_EXPORT void gm_vhost_dev_get_stats(gm_vhost_dev *dev, gm_vhost_stats *stats);

@@ -754,26 +754,3 @@ gm_system *gm_vhost_dev_system(gm_vhost_dev *dev)
 {
     return dev->sys;
 }
-
-int gm_vhost_listen(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct stat st;
-    int fd;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-        int err = -errno;
-
-        close(fd);
-        return err;
-    }
-    return fd;
-}

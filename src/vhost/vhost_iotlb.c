@@ -213,16 +213,103 @@ static bool must_give_up_locked(const vu_iotlb_table *t)
            (thread_stopping && __atomic_load_n(thread_stopping, __ATOMIC_ACQUIRE));
 }
 
+/* ---- misses in flight ---------------------------------------------------- */
+
+/*
+ * Misses sent and not yet answered, one per (page, permission): a page is
+ * asked for once, however many accesses and threads need it, and asked
+ * again only if an invalidation of the page came after it was asked (the
+ * answer may have come and gone). A miss sent again without need could
+ * reach the front-end after its request completed and the guest unmapped
+ * the IOVA: a DMA fault in the guest's log.
+ */
+
+static uint64_t page_of(uint64_t iova)
+{
+    return iova & ~((1ull << VU_IOTLB_MIN_SHIFT) - 1);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void pending_drop_locked(vu_iotlb_table *t, unsigned int i)
+{
+    t->pending[i] = t->pending[--t->npending];
+}
+
+/* Index of the pending miss covering (@iova, @perm), or -1. A miss older
+ * than the miss timeout is forgotten: it was not answered (the IOVA was
+ * not mapped then), and a later access asks again. Caller holds t->lock. */
+static int pending_find_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
+{
+    uint64_t now = now_ms();
+
+    for (unsigned int i = 0; i < t->npending; i++) {
+        const vu_iotlb_pending *p = &t->pending[i];
+
+        if (p->page != page_of(iova) || (p->perm & perm) != perm)
+            continue;
+        if (now - p->sent_ms < t->miss_timeout_ms)
+            return (int)i;
+        pending_drop_locked(t, i);
+        return -1;
+    }
+    return -1;
+}
+
+/* Record a miss for (@iova, @perm) as sent (the oldest is forgotten when
+ * full: it is then asked again if still needed). Caller holds t->lock. */
+static void pending_add_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
+{
+    if (t->npending == VU_IOTLB_PENDING_MAX)
+        pending_drop_locked(t, 0);
+    t->pending[t->npending++] = (vu_iotlb_pending){ page_of(iova), now_ms(), (uint8_t)perm };
+}
+
+/* Forget the pending misses in [first, last] that @e answers (@e NULL:
+ * all of them, an invalidation). Caller holds t->lock. */
+static void pending_settle_locked(vu_iotlb_table *t, uint64_t first, uint64_t last,
+                                  const vu_iotlb_entry *e)
+{
+    for (unsigned int i = 0; i < t->npending;) {
+        const vu_iotlb_pending *p = &t->pending[i];
+
+        if (p->page + ((1ull << VU_IOTLB_MIN_SHIFT) - 1) >= first && p->page <= last &&
+            (!e || (e->perm & p->perm) == p->perm))
+            pending_drop_locked(t, i);
+        else
+            i++;
+    }
+}
+
+/* Ask for (@iova, @perm) unless a miss for it is in flight already. The
+ * lock is dropped while sending. Caller holds t->lock. */
+static void ask_once_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
+{
+    vu_iotlb miss = { .iova = iova, .perm = (uint8_t)perm, .type = VU_IOTLB_MISS };
+
+    if (pending_find_locked(t, iova, perm) >= 0)
+        return;
+    pending_add_locked(t, iova, perm);
+    send_misses_dropping_lock(t, &miss, 1, false);
+}
+
+/* ---- waiting for answers --------------------------------------------------- */
+
 /*
  * Sleep until an update covers (@iova, @perm), an invalidation covers
- * @iova (*@invalidated set: an answer that came meanwhile may be gone, so
- * ask again), a stop or close wakes everyone, or @deadline. Only what
- * concerns the page wakes this thread, so a batch of N answers costs one
- * wake-up, not N, and another request's invalidation costs none. Returns
- * false on timeout. Caller holds t->lock.
+ * @iova (its pending miss is gone: ask again), a stop or close wakes
+ * everyone, or @deadline. Only what concerns the page wakes this thread,
+ * so a batch of N answers costs one wake-up, not N, and another request's
+ * invalidation costs none. Returns false on timeout. Caller holds t->lock.
  */
 static bool wait_page_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm,
-                             const struct timespec *deadline, bool *invalidated)
+                             const struct timespec *deadline)
 {
     vu_iotlb_waiter w = { .next = t->waiters, .iova = iova, .perm = perm };
     pthread_condattr_t attr;
@@ -241,71 +328,53 @@ static bool wait_page_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm
         }
     }
     pthread_cond_destroy(&w.cond);
-    *invalidated = w.invalidated;
     return err != ETIMEDOUT;
 }
 
-/* Wake the waiters whose page @e covers (@e NULL: all). Caller holds t->lock. */
-static void wake_waiters_locked(vu_iotlb_table *t, const vu_iotlb_entry *e)
+/* Wake the waiters whose page lies in [first, last] and, with @e, that @e
+ * translates with their permission. Caller holds t->lock. */
+static void wake_waiters_locked(vu_iotlb_table *t, uint64_t first, uint64_t last,
+                                const vu_iotlb_entry *e)
 {
     for (vu_iotlb_waiter *w = t->waiters; w; w = w->next) {
-        if (!e || (w->iova - e->iova < e->size && (e->perm & w->perm) == w->perm))
+        if (first <= w->iova && w->iova <= last && (!e || (e->perm & w->perm) == w->perm))
             pthread_cond_signal(&w->cond);
     }
 }
 
-/* Tell the waiters whose page lies in [first, last] that it was
- * invalidated. Caller holds t->lock. */
-static void invalidate_waiters_locked(vu_iotlb_table *t, uint64_t first, uint64_t last)
-{
-    for (vu_iotlb_waiter *w = t->waiters; w; w = w->next) {
-        if (first <= w->iova && w->iova <= last) {
-            w->invalidated = true;
-            pthread_cond_signal(&w->cond);
-        }
-    }
-}
-
-/* Wait for an entry with @perm covering @iova; -1 on timeout or close. An
- * invalidation of the page may remove the answer before this thread sees
- * it (lazy guests flush whole domains): then ask again, with a fresh
- * deadline. Invalidations of other pages (other requests completing) do
- * not make it ask again: a repeated miss could reach the front-end after
- * this request is done and its IOVA unmapped, a DMA fault in the guest. */
+/* Wait for an entry with @perm covering @iova; -1 on timeout or close. */
 static int wait_entry_locked(vu_iotlb_table *t, uint64_t iova, unsigned int perm)
 {
-    struct timespec deadline;
-    bool asked = false;
+    struct timespec deadline = { 0, 0 };
+    bool missed = false;
     int i;
 
     t->stats.lookups++;
     while ((i = find_locked(t, iova)) < 0 || (t->entries[i].perm & perm) != perm) {
-        bool invalidated;
-
         if (must_give_up_locked(t))
             return -1;
-        if (!asked) {
-            vu_iotlb miss = { .iova = iova, .perm = (uint8_t)perm, .type = VU_IOTLB_MISS };
-
+        if (!missed) {
             deadline_after(&deadline, t->miss_timeout_ms);
             earliest(&deadline, &request_deadline);
-            asked = true;
-            send_misses_dropping_lock(t, &miss, 1, false);
+            missed = true;
+        }
+        if (pending_find_locked(t, iova, perm) < 0) {
+            ask_once_locked(t, iova, perm);
             continue;   /* the answer may have come while unlocked */
         }
-        if (!wait_page_locked(t, iova, perm, &deadline, &invalidated)) {
+        if (!wait_page_locked(t, iova, perm, &deadline)) {
             t->stats.timeouts++;
             return -1;
         }
-        asked = !invalidated;
     }
-    if (!asked)
+    if (!missed)
         t->stats.lookup_hits++;
     return i;
 }
 
-/* Record a miss for every page of @r not covered with its permission. */
-static unsigned int collect_misses_locked(const vu_iotlb_table *t, const vu_iotlb_range *r,
+/* Record a miss for every page of @r not covered with its permission nor
+ * asked for already. */
+static unsigned int collect_misses_locked(vu_iotlb_table *t, const vu_iotlb_range *r,
                                           vu_iotlb *miss, unsigned int n, unsigned int max)
 {
     const uint64_t page = 1ull << VU_IOTLB_MIN_SHIFT;
@@ -318,8 +387,11 @@ static unsigned int collect_misses_locked(const vu_iotlb_table *t, const vu_iotl
         if (i >= 0 && (t->entries[i].perm & r->perm) == r->perm) {
             next = t->entries[i].iova + t->entries[i].size;
         } else {
-            miss[n++] = (vu_iotlb){ .iova = iova, .perm = (uint8_t)r->perm,
-                                    .type = VU_IOTLB_MISS };
+            if (pending_find_locked(t, iova, r->perm) < 0) {
+                miss[n++] = (vu_iotlb){ .iova = iova, .perm = (uint8_t)r->perm,
+                                        .type = VU_IOTLB_MISS };
+                pending_add_locked(t, iova, r->perm);
+            }
             next = (iova & ~(page - 1)) + page;
         }
         if (next <= iova)
@@ -334,7 +406,6 @@ unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, 
     static __thread vu_iotlb miss[VU_IOTLB_PREFETCH_MAX];
     unsigned int nmiss = 0;
     struct timespec deadline;
-    bool invalidated = false;
 
     pthread_mutex_lock(&t->lock);
     for (unsigned int k = 0; k < n; k++)
@@ -344,12 +415,13 @@ unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, 
         earliest(&deadline, &request_deadline);
         send_misses_dropping_lock(t, miss, nmiss, true);
         /* Wait for the answers in the order asked: each wake-up is for the
-         * first page still missing. An invalidation of that page ends the
-         * wait: the accesses then ask for what they still need. */
+         * first page still missing. A page whose miss is no longer pending
+         * but not covered either was invalidated: the access asks again. */
         for (unsigned int k = 0; k < nmiss; k++) {
             while (!covered_locked(t, miss[k].iova, miss[k].perm)) {
-                if (must_give_up_locked(t) || invalidated ||
-                    !wait_page_locked(t, miss[k].iova, miss[k].perm, &deadline, &invalidated))
+                if (must_give_up_locked(t) ||
+                    pending_find_locked(t, miss[k].iova, miss[k].perm) < 0 ||
+                    !wait_page_locked(t, miss[k].iova, miss[k].perm, &deadline))
                     goto out;
             }
         }
@@ -453,7 +525,8 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
         pthread_mutex_lock(&t->lock);
         insert_locked(t, &e);
         t->stats.updates++;
-        wake_waiters_locked(t, &e);
+        pending_settle_locked(t, e.iova, e.iova + e.size - 1, &e);
+        wake_waiters_locked(t, e.iova, e.iova + e.size - 1, &e);
         pthread_mutex_unlock(&t->lock);
         return 0;
     }
@@ -463,7 +536,8 @@ int vu_iotlb_message(vu_iotlb_table *t, const vu_iotlb *msg)
     removed = remove_range_locked(t, msg->iova, msg->iova + msg->size - 1);
     t->stats.invalidations += removed;
     t->stats.invalidation_msgs++;
-    invalidate_waiters_locked(t, msg->iova, msg->iova + msg->size - 1);
+    pending_settle_locked(t, msg->iova, msg->iova + msg->size - 1, NULL);
+    wake_waiters_locked(t, msg->iova, msg->iova + msg->size - 1, NULL);
     pthread_mutex_unlock(&t->lock);
     /* The core caches only what this table translated, and forgets it when
      * the table drops an entry (here or in insert_locked()): with nothing
@@ -481,13 +555,14 @@ void vu_iotlb_set_backend_fd(vu_iotlb_table *t, int fd)
     t->backend_fd = fd;
     t->channel_broken = false;
     t->closing = false;
+    t->npending = 0;   /* asked on another channel */
     pthread_mutex_unlock(&t->lock);
 }
 
 void vu_iotlb_wake_all(vu_iotlb_table *t)
 {
     pthread_mutex_lock(&t->lock);
-    wake_waiters_locked(t, NULL);
+    wake_waiters_locked(t, 0, UINT64_MAX, NULL);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -498,7 +573,8 @@ static void drop_all(vu_iotlb_table *t, bool closing)
     pthread_mutex_lock(&t->lock);
     t->closing |= closing;
     t->nr = 0;
-    invalidate_waiters_locked(t, 0, UINT64_MAX);
+    t->npending = 0;
+    wake_waiters_locked(t, 0, UINT64_MAX, NULL);
     pthread_mutex_unlock(&t->lock);
     gm_iommu_invalidate_all(t->iommu);
 }

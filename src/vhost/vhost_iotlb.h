@@ -38,13 +38,25 @@ typedef struct vu_iotlb_waiter {
     pthread_cond_t cond;
     uint64_t iova;
     unsigned int perm;
-    bool invalidated;             /* an invalidation covered iova meanwhile */
 } vu_iotlb_waiter;
+
+/* A miss sent and not answered yet (vhost_iotlb.c, "misses in flight"). */
+typedef struct vu_iotlb_pending {
+    uint64_t page;
+    uint64_t sent_ms;             /* CLOCK_MONOTONIC */
+    uint8_t perm;
+} vu_iotlb_pending;
+
+/* Misses in flight remembered at most (the prefetch of one chain asks up
+ * to VU_IOTLB_PREFETCH_MAX; several queues may be asking at once). */
+#define VU_IOTLB_PENDING_MAX 2048u
 
 typedef struct vu_iotlb_table {
     pthread_mutex_t lock;
     pthread_cond_t senders_done;  /* senders dropped to 0 */
     vu_iotlb_waiter *waiters;     /* woken by an update covering their page */
+    vu_iotlb_pending pending[VU_IOTLB_PENDING_MAX];   /* misses in flight */
+    unsigned int npending;
     vu_iotlb_entry entries[VU_IOTLB_MAX_ENTRIES];   /* sorted by iova, disjoint */
     unsigned int nr;
     int backend_fd;               /* back-end channel, -1 if none */

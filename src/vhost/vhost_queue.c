@@ -192,6 +192,9 @@ static void device_event(gm_vhost_queue *q, struct pollfd *pfd)
                q->idx);
         pfd->fd = -1;
     }
+    /* Completions write status bytes and the used ring: a fresh bound for
+     * their IOTLB waits, whatever the last pop was. */
+    vu_iotlb_request_start(&q->dev->iotlb);
     q->dev->ops->queue_event(q->dev->opaque, q);
 }
 
@@ -226,8 +229,10 @@ static void *queue_thread(void *arg)
             !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
             handle_if_enabled(q);
     }
-    if (ready && q->dev->ops->queue_stop)
+    if (ready && q->dev->ops->queue_stop) {
+        vu_iotlb_request_start(&q->dev->iotlb);
         q->dev->ops->queue_stop(q->dev->opaque, q);
+    }
     vu_inflight_queue_stop(q);
     /* Notification flags and event indices written since the last push. */
     vu_log_rings(q);

@@ -321,8 +321,7 @@ static const char *const *backend_argv(const hs *s, const char *fdstr)
     argv[n++] = fdstr;
     argv[n++] = "--ram-size";
     argv[n++] = s->ram_size ? s->ram_size : "8M";
-    if (s->offer_iommu)
-        argv[n++] = "--iommu";
+    argv[n++] = s->offer_iommu ? "--iommu" : "--no-iommu";
     for (unsigned int i = 0; s->extra_args[i] && n < 15; i++)
         argv[n++] = s->extra_args[i];
     argv[n] = NULL;

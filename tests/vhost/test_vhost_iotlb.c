@@ -12,6 +12,8 @@
  * - A front-end that never reads the channel cannot block a queue thread
  *   or the message thread: misses that do not fit fail by the timeout.
  * - Stopping one queue ends the waits of that queue's thread only.
+ * - A page is asked for once however many threads need it, and asked
+ *   again only when an invalidation of that very page came meanwhile.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -294,6 +296,55 @@ static void test_stop_one_queue(void)
     fixture_fini(&fx);
 }
 
+typedef struct read_job {
+    fixture *fx;
+    uint64_t iova;
+    int stopping;                 /* never set: bound to the thread */
+    gm_result r;
+} read_job;
+
+static void *read_thread(void *arg)
+{
+    read_job *j = arg;
+    uint8_t b;
+
+    vu_iotlb_bind_thread(&j->stopping);
+    vu_iotlb_request_start(&j->fx->t);
+    j->r = gm_as_read(j->fx->dma, j->iova, GM_ATTRS_UNSPECIFIED, &b, 1);
+    return NULL;
+}
+
+/* Two threads read the same page: one miss. Invalidating another page
+ * changes nothing; invalidating that page makes it asked once more. */
+static void test_miss_once(void)
+{
+    fixture fx;
+    read_job a, b;
+    pthread_t ta, tb;
+    vu_iotlb miss;
+
+    fixture_init(&fx, 10000);
+    a = (read_job){ &fx, IOVA_BASE + 3 * PAGE + 8, 0, GM_OK };
+    b = (read_job){ &fx, IOVA_BASE + 3 * PAGE + 100, 0, GM_OK };
+    CHECK(pthread_create(&ta, NULL, read_thread, &a) == 0, "thread a");
+    CHECK(read_miss(&fx, &miss, 2000), "the first reader asks");
+    CHECK(pthread_create(&tb, NULL, read_thread, &b) == 0, "thread b");
+    CHECK(!read_miss(&fx, &miss, 200), "the second reader of the page does not ask again");
+    update(&fx, IOVA_BASE + 9 * PAGE, PAGE, 3);
+    invalidate(&fx, IOVA_BASE + 9 * PAGE, PAGE);
+    CHECK(!read_miss(&fx, &miss, 200), "another page's invalidation asks nothing again");
+    invalidate(&fx, IOVA_BASE + 3 * PAGE, PAGE);
+    CHECK(read_miss(&fx, &miss, 2000), "the page's own invalidation: asked again");
+    CHECK_EQ_U64(miss.iova & ~(PAGE - 1), IOVA_BASE + 3 * PAGE, "the same page");
+    CHECK(!read_miss(&fx, &miss, 200), "once, for both readers");
+    update(&fx, IOVA_BASE + 3 * PAGE, PAGE, 3);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.r == GM_OK && b.r == GM_OK, "both reads succeed");
+    CHECK(fx.t.stats.timeouts == 0, "no wait timed out");
+    fixture_fini(&fx);
+}
+
 int main(void)
 {
     RUN(test_chain_misses_batched);
@@ -301,5 +352,6 @@ int main(void)
     RUN(test_table_maintenance);
     RUN(test_deaf_channel);
     RUN(test_stop_one_queue);
+    RUN(test_miss_once);
     return 0;
 }

@@ -301,8 +301,8 @@ static void start_backend(run *r, const char *exe)
         if (fd < 0 || dup2(r->log_fd, 2) < 0)
             _exit(127);
         snprintf(fdstr, sizeof(fdstr), "%d", fd);
-        execl(exe, exe, "--fd", fdstr, "--xen-grants", "emulated", "--ram-size", "16M", "--once",
-              (char *)NULL);
+        execl(exe, exe, "--fd", fdstr, "--no-iommu", "--xen-grants", "emulated", "--ram-size",
+              "16M", "--once", (char *)NULL);
         _exit(127);
     }
     close(sv[1]);
@@ -326,7 +326,7 @@ static void negotiate(run *r)
     VU_OK(vuc_get_u64(&r->vu, VUC_GET_FEATURES, &features), "GET_FEATURES");
     CHECK((features & want) == want, "features 0x%" PRIx64 " lack VERSION_1/PROTOCOL_FEATURES",
           features);
-    CHECK(!(features & (1ull << VUC_F_IOMMU_PLATFORM)), "IOMMU_PLATFORM offered without --iommu");
+    CHECK(!(features & (1ull << VUC_F_IOMMU_PLATFORM)), "IOMMU_PLATFORM offered with --no-iommu");
     VU_OK(vuc_call(&r->vu, VUC_SET_FEATURES, &want, sizeof(want), NULL, 0), "SET_FEATURES");
 
     VU_OK(vuc_get_u64(&r->vu, VUC_GET_PROTOCOL_FEATURES, &proto), "GET_PROTOCOL_FEATURES");
