@@ -9,7 +9,7 @@
 set -euo pipefail
 
 base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev libxen-dev liburing-dev python3
-      qemu-system-x86 qemu-utils busybox-static cpio)
+      qemu-system-x86 qemu-utils busybox-static cpio systemd)
 corpus=()
 if [[ "${1:-}" == corpus ]]; then
     mapfile -t corpus < <(grep -v '^#' "$(dirname "$0")/corpus-packages.txt")
