@@ -311,6 +311,89 @@ GM_EXPORT int gm_virtq_has_work(gm_virtq *vq);
 GM_EXPORT int gm_virtq_pop(gm_virtq *vq, gm_virtq_elem *elem);
 
 /**
+ * struct gm_virtq_desc - a packed-ring descriptor as the driver wrote it.
+ * @addr: buffer address
+ * @len: buffer length
+ * @id: buffer id (the chain's last descriptor carries it)
+ * @flags: NEXT, WRITE, INDIRECT (the AVAIL/USED bits are kept as read)
+ */
+typedef struct gm_virtq_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t id;
+    uint16_t flags;
+} gm_virtq_desc;
+
+/**
+ * gm_virtq_packed_last_chain() - the ring descriptors the last successful
+ * gm_virtq_pop() of a packed queue took.
+ * @vq: the queue
+ * @out: receives up to @max of them, in ring order
+ * @max: capacity of @out
+ *
+ * For in-flight tracking: the device overwrites ring descriptors with used
+ * ones in completion order, so a chain still in flight when the device
+ * dies may be gone from the ring; a copy lets a restarted device resubmit
+ * it (gm_virtq_packed_resubmit()).
+ * Return: the chain's length (more than @max: not all copied); 0 for a
+ * split queue or before any pop.
+ * Context: the queue's thread.
+ */
+GM_EXPORT unsigned int gm_virtq_packed_last_chain(const gm_virtq *vq, gm_virtq_desc *out,
+                                                  unsigned int max);
+
+/**
+ * gm_virtq_packed_resubmit() - take again a chain an earlier device popped
+ * and did not complete, from copies of its ring descriptors.
+ * @vq: a packed queue (after gm_virtq_packed_resume())
+ * @chain: the descriptors, as gm_virtq_packed_last_chain() gave them
+ * @n: how many (1 to the queue size)
+ * @elem: filled in as by gm_virtq_pop()
+ *
+ * The copies come from shared memory another party could write: they must
+ * form one chain (NEXT on all but the last, or a lone INDIRECT), the buffer
+ * id (the last descriptor's) must be below the queue size and not in
+ * flight, and what they point to is validated exactly as a pop validates
+ * ring descriptors (an INDIRECT table is read from guest memory). On success
+ * the id is in flight with @n descriptors: pushing it advances the used
+ * position by @n.
+ * Return: 1; -EINVAL (not packed, bad @n, copies that are not one chain,
+ * id out of range or in flight, no segment array: the queue is not
+ * broken); -EIO when broken; or, breaking the queue, the chain errors of
+ * gm_virtq_pop().
+ * Context: the queue's thread.
+ */
+GM_EXPORT int gm_virtq_packed_resubmit(gm_virtq *vq, const gm_virtq_desc *chain, unsigned int n,
+                                       gm_virtq_elem *elem);
+
+/**
+ * gm_virtq_packed_resume() - set a packed queue's positions, with requests
+ * still in flight between them.
+ * @vq: a packed queue
+ * @avail: next available position | wrap counter << 15
+ * @used: next used position | wrap counter << 15
+ *
+ * Unlike gm_virtq_set_base() (nothing in flight: used follows avail), the
+ * used position may trail the available one; nothing is in flight until
+ * gm_virtq_packed_resubmit() takes the chains.
+ * Return: 0, or -EINVAL (not packed, a position not below the size).
+ * Context: the queue's thread, before it pops.
+ */
+GM_EXPORT int gm_virtq_packed_resume(gm_virtq *vq, uint32_t avail, uint32_t used);
+
+/**
+ * gm_virtq_packed_used_id() - whether the descriptor at a used position
+ * holds a used buffer of that lap.
+ * @vq: a packed queue
+ * @pos: position | wrap counter << 15
+ * @id: receives the buffer id written there
+ * Return: 1 (used in that lap, *@id set), 0 (not), -EINVAL (not packed,
+ * position out of range) or -EFAULT (the ring is unreadable).
+ * Context: the queue's thread.
+ */
+GM_EXPORT int gm_virtq_packed_used_id(gm_virtq *vq, uint32_t pos, uint16_t *id);
+
+/**
  * gm_virtq_read_chain() - read the chain at descriptor @head again.
  * @vq: the queue (split layout)
  * @head: a head the device took earlier and has not completed

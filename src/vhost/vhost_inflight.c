@@ -35,9 +35,13 @@
 
 #define INFLIGHT_ALIGN 64u
 
+/* One queue's region: room for either layout (split here, packed in
+ * vhost_inflight_packed.c), since the area is made before the rings know. */
 static uint64_t queue_region_size(uint16_t queue_size)
 {
-    uint64_t bytes = sizeof(vu_inflight_queue) + (uint64_t)queue_size * sizeof(vu_inflight_desc);
+    uint64_t split = sizeof(vu_inflight_queue) + (uint64_t)queue_size * sizeof(vu_inflight_desc);
+    uint64_t packed = vu_inflight_packed_bytes(queue_size);
+    uint64_t bytes = split > packed ? split : packed;
 
     return (bytes + INFLIGHT_ALIGN - 1) & ~(uint64_t)(INFLIGHT_ALIGN - 1);
 }
@@ -133,8 +137,10 @@ fail:
 
 void vu_inflight_release(gm_vhost_dev *dev)
 {
-    for (unsigned int i = 0; i < VU_MAX_QUEUES; i++)
+    for (unsigned int i = 0; i < VU_MAX_QUEUES; i++) {
         dev->queues[i].inflight = NULL;
+        dev->queues[i].inflight_packed = NULL;
+    }
     if (dev->inflight)
         munmap(dev->inflight, dev->inflight_size);
     if (dev->inflight_fd >= 0)
@@ -190,6 +196,25 @@ static unsigned int recover(gm_vhost_queue *q, vu_inflight_queue *iq, uint16_t u
     return n;
 }
 
+static void report_resubmit(gm_vhost_queue *q, unsigned int inuse)
+{
+    if (!inuse)
+        return;
+    gm_log(q->dev->sys, GM_LOG_WARNING, "queue %u: resubmitting %u in-flight requests", q->idx,
+           inuse);
+    __atomic_add_fetch(&q->dev->stats.resubmitted, inuse, __ATOMIC_RELAXED);
+}
+
+static int start_packed(gm_vhost_queue *q, uint8_t *region)
+{
+    q->chain_scratch = malloc(q->num * sizeof(*q->chain_scratch));
+    if (!q->chain_scratch)
+        return 0;   /* untracked */
+    q->nresubmit = vu_inflight_packed_start(q, region);
+    report_resubmit(q, q->nresubmit);
+    return 0;
+}
+
 /*
  * The requests still marked in flight were taken by an earlier back-end and
  * not completed, in any order: they are resubmitted from their heads
@@ -206,11 +231,10 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
 
     q->inflight = NULL;
     vu_inflight_queue_stop(q);
-    /* The area holds split-ring state only: packed queues are not tracked. */
-    if (!dev->inflight || vu_has_feature(dev, VIRTIO_F_RING_PACKED) ||
-        q->idx >= dev->inflight_num_queues ||
-        dev->inflight_queue_size != q->num)
+    if (!dev->inflight || q->idx >= dev->inflight_num_queues || dev->inflight_queue_size != q->num)
         return 0;
+    if (vu_has_feature(dev, VIRTIO_F_RING_PACKED))
+        return start_packed(q, dev->inflight + q->idx * queue_region_size(q->num));
     iq = (vu_inflight_queue *)(dev->inflight + q->idx * queue_region_size(q->num));
     if (iq->desc_num != q->num)
         return 0;
@@ -222,11 +246,7 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
     used_idx = gm_virtq_get_used_idx(q->vq);
     inuse = recover(q, iq, used_idx);
     gm_virtq_set_last_avail_idx(q->vq, (uint16_t)(used_idx + inuse));
-    if (inuse) {
-        gm_log(dev->sys, GM_LOG_WARNING, "queue %u: resubmitting %u in-flight requests", q->idx,
-               inuse);
-        __atomic_add_fetch(&dev->stats.resubmitted, inuse, __ATOMIC_RELAXED);
-    }
+    report_resubmit(q, inuse);
     q->nresubmit = inuse;
     q->inflight = iq;
     return 0;
@@ -235,7 +255,10 @@ int vu_inflight_queue_start(gm_vhost_queue *q)
 void vu_inflight_queue_stop(gm_vhost_queue *q)
 {
     free(q->resubmit);
+    free(q->chain_scratch);
     q->resubmit = NULL;
+    q->chain_scratch = NULL;
+    q->inflight_packed = NULL;
     q->nresubmit = q->resubmit_pos = 0;
 }
 
@@ -251,6 +274,10 @@ void vu_inflight_mark(gm_vhost_queue *q, uint16_t head)
 {
     vu_inflight_queue *iq = q->inflight;
 
+    if (q->inflight_packed) {
+        vu_inflight_packed_mark(q, head);
+        return;
+    }
     if (!iq || head >= q->num)
         return;
     iq->desc[head].counter = ++q->inflight_counter;
@@ -261,6 +288,10 @@ void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head)
 {
     vu_inflight_queue *iq = q->inflight;
 
+    if (q->inflight_packed) {
+        vu_inflight_packed_before_push(q, head);
+        return;
+    }
     if (!iq || head >= q->num)
         return;
     iq->desc[head].next = iq->last_batch_head;
@@ -271,6 +302,10 @@ void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx)
 {
     vu_inflight_queue *iq = q->inflight;
 
+    if (q->inflight_packed) {
+        vu_inflight_packed_after_push(q, head, used_idx);
+        return;
+    }
     if (!iq || head >= q->num)
         return;
     __atomic_store_n(&iq->desc[head].inflight, 0, __ATOMIC_RELEASE);

@@ -90,6 +90,8 @@ struct gm_vhost_queue {
     gm_virtq *vq;
     gm_as *as;
     vu_inflight_queue *inflight;  /* in the shared inflight area, or NULL */
+    void *inflight_packed;        /* the same, packed layout (vhost_inflight_packed.c) */
+    gm_virtq_desc *chain_scratch; /* packed: a chain's descriptors, queue size entries */
     uint64_t inflight_counter;
     /* Queue thread: heads an earlier back-end left in flight, oldest first. */
     uint16_t *resubmit;
@@ -158,6 +160,18 @@ void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last);
 int vu_inflight_get(gm_vhost_dev *dev, const vu_inflight *req, vu_inflight *reply, int *fd);
 int vu_inflight_set(gm_vhost_dev *dev, const vu_inflight *req, int fd);
 void vu_inflight_release(gm_vhost_dev *dev);
+/* vhost_inflight_packed.c: the same for packed rings (queue thread). */
+#define VU_INFLIGHT_PACKED_VERSION 2u
+uint64_t vu_inflight_packed_bytes(uint16_t queue_size);
+/* Recover (or initialise) the queue's region; returns how many requests
+ * are to be resubmitted (in q->resubmit, oldest first). */
+unsigned int vu_inflight_packed_start(gm_vhost_queue *q, void *region);
+/* The saved chain of @id into @out (queue size entries); its length or 0. */
+unsigned int vu_inflight_packed_chain(gm_vhost_queue *q, uint16_t id, gm_virtq_desc *out);
+void vu_inflight_packed_mark(gm_vhost_queue *q, uint16_t id);
+void vu_inflight_packed_before_push(gm_vhost_queue *q, uint16_t id);
+void vu_inflight_packed_after_push(gm_vhost_queue *q, uint16_t id, uint16_t used);
+
 /* Queue thread, at ring start: recover the queue's in-flight state. */
 int vu_inflight_queue_start(gm_vhost_queue *q);
 /* Queue thread, at ring stop: free the resubmission list. */

@@ -359,6 +359,18 @@ void vu_queue_refresh_range(gm_vhost_dev *dev, uint64_t first, uint64_t last)
 
 /* ---- the device's side ------------------------------------------------ */
 
+/* A request an earlier back-end left in flight: split rings read its chain
+ * at its head again, packed ones take it from the saved copy. */
+static int resubmit(gm_vhost_queue *q, uint16_t head, gm_virtq_elem *elem)
+{
+    unsigned int n;
+
+    if (!q->inflight_packed)
+        return gm_virtq_read_chain(q->vq, head, elem);
+    n = vu_inflight_packed_chain(q, head, q->chain_scratch);
+    return n ? gm_virtq_packed_resubmit(q->vq, q->chain_scratch, n, elem) : -EINVAL;
+}
+
 int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
 {
     uint16_t head;
@@ -369,10 +381,16 @@ int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
         return 0;
     vu_iotlb_request_start(&q->dev->iotlb);
     refresh_if_stale(q);
-    /* What an earlier back-end left in flight comes first. */
-    if (vu_inflight_next_resubmit(q, &head))
-        ret = gm_virtq_read_chain(q->vq, head, elem);
-    else
+    /* What an earlier back-end left in flight comes first (a saved chain
+     * that does not hold up is skipped, logged). */
+    ret = -EINVAL;
+    while (ret == -EINVAL && vu_inflight_next_resubmit(q, &head)) {
+        ret = resubmit(q, head, elem);
+        if (ret == -EINVAL)
+            gm_log(q->dev->sys, GM_LOG_GUEST_ERROR,
+                   "queue %u: in-flight request %u cannot be resubmitted", q->idx, head);
+    }
+    if (ret == -EINVAL)
         ret = gm_virtq_pop(q->vq, elem);
 
     if (ret == 1) {

@@ -137,7 +137,7 @@ void gm_virtq_free(gm_virtq *vq)
     virtq_area_destroy(&vq->desc);
     virtq_area_destroy(&vq->avail);
     virtq_area_destroy(&vq->used);
-    free(vq->id_descs);
+    virtq_packed_free(vq);
     free(vq);
 }
 

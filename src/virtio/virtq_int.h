@@ -34,6 +34,10 @@
 #define VIRTQ_USED_OFF_RING 4u
 #define VIRTQ_USED_ELEM_SIZE 8u
 
+/* A ring descriptor as the driver wrote it (packed: kept for in-flight
+ * tracking, gm_virtq_packed_last_chain()). */
+typedef gm_virtq_desc virtq_desc_copy;
+
 /*
  * struct gm_virtq - one split virtqueue, device side.
  * @as: where rings and buffers live
@@ -70,6 +74,8 @@ struct gm_virtq {
     bool packed;                  /* GM_VIRTIO_F_RING_PACKED */
     bool avail_wrap, used_wrap;   /* packed: ring wrap counters */
     uint16_t *id_descs;           /* packed: descriptors per buffer id in flight, 0 = free */
+    virtq_desc_copy *last_chain;  /* packed: the ring descriptors the last pop took */
+    unsigned int last_chain_len;
     int error;
     gm_log_fn log_fn;
     void *log_opaque;
@@ -136,6 +142,7 @@ int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem);
 int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len);
 bool virtq_packed_should_notify(gm_virtq *vq);
 int virtq_packed_set_notification(gm_virtq *vq, bool enable);
+void virtq_packed_free(gm_virtq *vq);
 uint32_t virtq_packed_get_base(const gm_virtq *vq);
 void virtq_packed_set_base(gm_virtq *vq, uint32_t base);
 

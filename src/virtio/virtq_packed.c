@@ -49,9 +49,16 @@
 int virtq_packed_init(gm_virtq *vq)
 {
     vq->id_descs = calloc(vq->size, sizeof(*vq->id_descs));
+    vq->last_chain = calloc(vq->size, sizeof(*vq->last_chain));
     vq->avail_wrap = true;
     vq->used_wrap = true;
-    return vq->id_descs ? 0 : -ENOMEM;
+    return vq->id_descs && vq->last_chain ? 0 : -ENOMEM;
+}
+
+void virtq_packed_free(gm_virtq *vq)
+{
+    free(vq->id_descs);
+    free(vq->last_chain);
 }
 
 static bool desc_available(uint16_t flags, bool wrap)
@@ -114,6 +121,7 @@ static int packed_chain_read(gm_virtq *vq, gm_virtq_elem *elem, uint16_t *pos, b
             return virtq_chain_fail(&w, -EFAULT, "descriptor unreadable");
         if (!*count && !desc_available(d.flags, *wrap))
             return virtq_chain_fail(&w, -EINVAL, "head descriptor changed while read");
+        vq->last_chain[*count] = (virtq_desc_copy){ d.addr, d.len, d.next, d.flags };
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
             if (*count)
                 return virtq_chain_fail(&w, -EINVAL, "INDIRECT inside a chain");
@@ -151,10 +159,102 @@ int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem)
     if (vq->id_descs[id])
         return virtq_break(vq, -EINVAL, "buffer id %u reused while in flight", id);
     vq->id_descs[id] = count;
+    vq->last_chain_len = count;
     elem->head = id;
     vq->last_avail_idx = pos;
     vq->avail_wrap = wrap;
     return 1;
+}
+
+unsigned int gm_virtq_packed_last_chain(const gm_virtq *vq, gm_virtq_desc *out, unsigned int max)
+{
+    unsigned int n = vq->packed ? vq->last_chain_len : 0;
+
+    memcpy(out, vq->last_chain, (n < max ? n : max) * sizeof(*out));
+    return n;
+}
+
+/* Whether @n copies form one chain as a pop takes it: NEXT on all but the
+ * last, or a lone INDIRECT descriptor. */
+static bool copies_form_a_chain(const gm_virtq_desc *chain, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        bool indirect = chain[i].flags & VIRTQ_DESC_F_INDIRECT;
+
+        if ((indirect && n != 1) ||
+            (!indirect && !(chain[i].flags & VIRTQ_DESC_F_NEXT) != (i == n - 1)))
+            return false;
+    }
+    return true;
+}
+
+/* Walk @n saved descriptors as pop walks the ring (what they point to is
+ * the guest's, checked as pop checks it, breaking the queue). */
+static int resubmit_walk(gm_virtq *vq, const gm_virtq_desc *chain, unsigned int n,
+                         gm_virtq_elem *elem)
+{
+    chain_walk w;
+    int ret = 0;
+
+    virtq_chain_begin(&w, vq, elem, chain[n - 1].id);
+    for (unsigned int i = 0; i < n && !ret; i++) {
+        virtq_desc d = { chain[i].addr, chain[i].len, chain[i].flags, chain[i].id };
+
+        ret = (d.flags & VIRTQ_DESC_F_INDIRECT) ? packed_indirect(&w, &d)
+                                                : virtq_chain_add(&w, &d);
+    }
+    return ret;
+}
+
+int gm_virtq_packed_resubmit(gm_virtq *vq, const gm_virtq_desc *chain, unsigned int n,
+                             gm_virtq_elem *elem)
+{
+    uint16_t id;
+    int ret;
+
+    if (vq->error)
+        return -EIO;
+    if (!vq->packed || !chain || !n || n > vq->size || !elem || !elem->seg || !elem->seg_max)
+        return -EINVAL;
+    id = chain[n - 1].id;
+    if (id >= vq->size || vq->id_descs[id] || !copies_form_a_chain(chain, n))
+        return -EINVAL;
+    ret = resubmit_walk(vq, chain, n, elem);
+    if (ret)
+        return ret;
+    vq->id_descs[id] = (uint16_t)n;
+    elem->head = id;
+    return 1;
+}
+
+int gm_virtq_packed_resume(gm_virtq *vq, uint32_t avail, uint32_t used)
+{
+    uint16_t a = avail & 0x7fff, u = used & 0x7fff;
+
+    if (!vq->packed || a >= vq->size || u >= vq->size)
+        return -EINVAL;
+    vq->last_avail_idx = a;
+    vq->avail_wrap = (avail >> WRAP_BIT) & 1;
+    vq->used_idx = u;
+    vq->used_wrap = (used >> WRAP_BIT) & 1;
+    memset(vq->id_descs, 0, vq->size * sizeof(*vq->id_descs));
+    vq->signalled_used_valid = false;
+    return 0;
+}
+
+int gm_virtq_packed_used_id(gm_virtq *vq, uint32_t pos, uint16_t *id)
+{
+    uint16_t p = pos & 0x7fff, flags;
+    bool wrap = (pos >> WRAP_BIT) & 1;
+    uint64_t off = (uint64_t)p * VIRTQ_DESC_SIZE;
+
+    if (!vq->packed || p >= vq->size)
+        return -EINVAL;
+    if (virtq_area_load16_acquire(&vq->desc, off + PACKED_OFF_FLAGS, &flags) != GM_OK ||
+        virtq_area_read16(&vq->desc, off + PACKED_OFF_ID, id) != GM_OK)
+        return -EFAULT;
+    /* Used in this lap: AVAIL and USED both equal to the wrap counter. */
+    return !!(flags & PACKED_F_AVAIL) == wrap && !!(flags & PACKED_F_USED) == wrap ? 1 : 0;
 }
 
 int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len)

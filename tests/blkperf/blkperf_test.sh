@@ -227,7 +227,7 @@ reconnect_once() {
     start_gm --blk-file "$img" "$@"
     timeout "$LIMIT" "$blkperf" --json --quiet --socket "$dir/sock" --connect-wait-ms 30000 \
         --timeout-ms 30000 --reconnect --rw write --iodepth "$depth" --verify-zeroed \
-        ${BP_IOMMU:+--iommu $BP_IOMMU} >"$dir/out" 2>"$dir/stderr" &
+        ${BP_IOMMU:+--iommu $BP_IOMMU} ${BP_PACKED:+--packed} >"$dir/out" 2>"$dir/stderr" &
     local bp=$!
     pids+=("$bp")
     until (( $(allocated "$img") >= 1 << 20 )) || ! kill -0 "$bp" 2>/dev/null; do
@@ -275,6 +275,8 @@ case_reconnect() {
     reconnect_retrying "reconnect: kill -9 during sequential writes at depth 64, every write read back" 128 64
     BP_IOMMU=strict reconnect_retrying \
         "reconnect with --iommu strict: new back-end channel, depth 16, every write read back" 16 16 --iommu
+    BP_PACKED=1 reconnect_retrying \
+        "reconnect, packed rings: the in-flight chains are resubmitted from their saved copies, depth 64, every write read back" 128 64
 }
 
 case_negative() {

@@ -315,14 +315,18 @@ static void case_inflight_sealed(hs *s)
 
 static void case_inflight_unsealed(hs *s)
 {
-    inflight_msg req = { 0, 0, 1, HS_QSIZE, { 0, 0 } };
-    int fd;
+    inflight_msg req = { 0, 0, 1, HS_QSIZE, { 0, 0 } }, reply;
+    int fd = -1;
     off_t mark;
 
-    /* One queue of HS_QSIZE: a 16-byte header and 16 bytes per entry, 64-aligned. */
-    req.mmap_size = (16 + 16 * HS_QSIZE + 63) & ~63ull;
-    fd = sealed_memfd("unsealed-inflight", req.mmap_size, false);
     hs_connect(s, 1ull << T_PF_INFLIGHT_SHMFD);
+    /* The size the back-end wants for this geometry, from its own area. */
+    CHECK(vuc_send(&s->vu, T_GET_INFLIGHT_FD, false, &req, sizeof(req), NULL, 0) == 0 &&
+              vuc_recv_fd(&s->vu, T_GET_INFLIGHT_FD, &reply, sizeof(reply), &fd) == 0,
+          "GET_INFLIGHT_FD");
+    close(fd);
+    req.mmap_size = reply.mmap_size;
+    fd = sealed_memfd("unsealed-inflight", req.mmap_size, false);
     mark = quiet_mark(s);
     expect_refused(s, hs_call(s, T_SET_INFLIGHT_FD, &req, sizeof(req), &fd, 1), mark,
                    "in-flight area fd refused", "an in-flight area not sealed against shrinking");

@@ -336,6 +336,61 @@ static void test_base(void)
     fixture_fini(&f);
 }
 
+/*
+ * In-flight tracking: chains A (2 descriptors) and B (indirect) are taken,
+ * B completes and its used descriptor overwrites A's first one. A new
+ * queue resumed at the saved positions takes A again from the copy of its
+ * descriptors; its push lands after B's and advances by A's 2 descriptors.
+ * A copy that does not hold up is refused without breaking the queue.
+ */
+static void test_resubmit(void)
+{
+    gm_virtq_config cfg = { .size = 8, .desc_addr = RING, .avail_addr = DRIVER_AREA,
+                            .used_addr = DEVICE_AREA,
+                            .features = GM_VIRTIO_F_VERSION_1 | GM_VIRTIO_F_RING_PACKED |
+                                        GM_VIRTIO_F_INDIRECT_DESC };
+    gm_virtq_desc a[4], bad[2];
+    unsigned int na;
+    uint32_t avail, len;
+    uint16_t id;
+    fixture f;
+
+    fixture_init(&f, 8, GM_VIRTIO_F_INDIRECT_DESC);
+    drv_add(&f.d, 6, 2, 1, 32);
+    pop_expect(&f, 6, 1, 1, 32);
+    na = gm_virtq_packed_last_chain(f.vq, a, 4);
+    CHECK(na == 2 && a[1].id == 6 && a[0].addr == BUF + 0x1000ull * 24, "A's 2 descriptors kept");
+    drv_add_indirect(&f.d, 1, 2);
+    CHECK_EQ_U64(gm_virtq_pop(f.vq, &f.elem), 1, "pop B");
+    CHECK_EQ_U64(gm_virtq_packed_last_chain(f.vq, bad, 2), 1, "B is one INDIRECT descriptor");
+    avail = gm_virtq_get_base(f.vq) & 0xffff;
+    CHECK_EQ_U64(gm_virtq_push(f.vq, 1, 64), 0, "B completes first");
+    CHECK(drv_get_used(&f.d, &id, &len) && id == 1, "B used, over A's first descriptor");
+    /* The device dies; a new one resumes at avail 3, used 1 (wrap 1). */
+    gm_virtq_free(f.vq);
+    CHECK_EQ_U64(gm_virtq_new(f.as, &cfg, &f.vq), 0, "new queue");
+    CHECK_EQ_U64(gm_virtq_packed_resume(f.vq, avail, 1u | 1u << 15), 0, "resume");
+    CHECK_EQ_U64(gm_virtq_packed_used_id(f.vq, 0u | 1u << 15, &id), 1, "position 0 holds a used");
+    CHECK_EQ_U64(id, 1, "B's id there");
+    CHECK_EQ_U64(gm_virtq_packed_used_id(f.vq, 1u | 1u << 15, &id), 0, "position 1 does not");
+    bad[0] = a[0];
+    bad[1] = a[1];
+    bad[1].flags |= F_NEXT;
+    CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, bad, 2, &f.elem), -EINVAL,
+                 "a copy whose chain does not end is refused");
+    bad[1] = a[1];
+    bad[1].id = 8;
+    CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, bad, 2, &f.elem), -EINVAL, "id out of range");
+    CHECK(!gm_virtq_is_broken(f.vq), "refused copies do not break the queue");
+    CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, a, na, &f.elem), 1, "A taken again");
+    CHECK(f.elem.head == 6 && f.elem.out_num == 1 && f.elem.in_num == 1, "A's shape");
+    CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, a, na, &f.elem), -EINVAL, "A is in flight now");
+    CHECK_EQ_U64(gm_virtq_push(f.vq, 6, 32), 0, "A completes");
+    CHECK(drv_get_used(&f.d, &id, &len) && id == 6 && len == 32, "driver sees A after B");
+    CHECK_EQ_U64(gm_virtq_get_base(f.vq) >> 16, 3u | 1u << 15, "used advanced by A's 2");
+    fixture_fini(&f);
+}
+
 /* Each malformed ring breaks the queue with the documented errno. */
 static void test_hostile(void)
 {
@@ -400,6 +455,7 @@ int main(void)
     RUN(test_wraps_out_of_order);
     RUN(test_notifications);
     RUN(test_base);
+    RUN(test_resubmit);
     RUN(test_hostile);
     return 0;
 }

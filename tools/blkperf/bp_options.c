@@ -233,8 +233,6 @@ static const char *check_combinations(const bp_options *o)
         return "--socket is required";
     if (o->verify_only && bp_rw_writes(o->rw))
         return "--verify-only checks reads: use --rw read or randread";
-    if (o->reconnect && o->packed)
-        return "--reconnect needs split rings (packed in-flight tracking is not implemented)";
     if (o->reconnect && o->spawn)
         return "--reconnect cannot restart a --spawn'ed back-end";
     if (o->runtime && o->ios)
