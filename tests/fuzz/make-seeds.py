@@ -509,6 +509,23 @@ def vhost_seeds():
                                 .msg('SET_LOG_BASE', u64(0x1000) + u64(0), fds=[(FD_MEM, 0x80)])
                                 .msg('GET_INFLIGHT_FD', u64(0) + u64(0) + u16(1) + u16(4) + u32(0))
                                 .queue().b)
+    # A packed ring restarted over an in-flight area that claims chains in
+    # flight: one good, one linked past the pool, one pointing at a used id.
+    area = (u64(0) + u16(2) + u16(4) + u16(0x8002) + u16(0x8000) + u16(0x8000) + u16(1) +
+            u16(3) + bytes(10))
+    for inflight, first, ndesc, counter in ((1, 0, 1, 5), (1, 1, 2, 3), (1, 7, 1, 4), (0, 0, 0, 0)):
+        area += bytes([inflight, 0]) + u16(first) + u16(ndesc) + u16(0) + u64(counter)
+    for addr, ln, did, flags, nxt in ((0x2000, 0x40, 0, 4, 1), (0x1000, 0x100, 1, 1, 2),
+                                      (0x3000, 0x10, 1, 2, 3), (0, 0, 0, 0, 0xffff)):
+        area += u64(addr) + u32(ln) + u16(did) + u16(flags) + u16(nxt) + bytes(6)
+    s['inflight-packed'] = (Vhost().negotiate(features=FEAT | (1 << 34))
+                            .msg('SET_INFLIGHT_FD', u64(192) + u64(0) + u16(1) + u16(4) + u32(0),
+                                 fds=[(FD_INFLIGHT, 0x81, area)])
+                            .mem_table().queue().msg('GET_VRING_BASE', u32(0) + u32(0)).end()
+                            .negotiate(features=FEAT | (1 << 34))
+                            .msg('SET_INFLIGHT_FD', u64(192) + u64(0) + u16(1) + u16(4) + u32(0),
+                                 fds=[(FD_INFLIGHT, 0x81, area)])
+                            .mem_table().queue().b)
     s['log-unsealed'] = (Vhost().negotiate(features=FEAT | (1 << 26)).mem_table()
                          .msg('SET_LOG_BASE', u64(0x1000) + u64(0), fds=[(FD_MEM, 0)]).queue().b)
     bad = Vhost().negotiate()
