@@ -99,6 +99,7 @@ int blk_disk_open_ram(blk_disk *d, uint64_t size)
     }
     d->size = size;
     d->can_punch = true;
+    d->memory = true;
     return 0;
 }
 

@@ -26,6 +26,7 @@ typedef struct blk_disk {
     uint64_t size;                /* bytes, a multiple of 512 */
     bool readonly;
     bool can_punch;               /* discard and write-zeroes by fallocate */
+    bool memory;                  /* the RAM disk: a transfer never waits */
     uint32_t dio_align;           /* 0: fd is not O_DIRECT */
 } blk_disk;
 
