@@ -15,12 +15,14 @@
  * fine (the completion queue is twice as large, and the kernel keeps what
  * overflows it: IORING_FEAT_NODROP).
  *
- * What completes inline does not wake anyone: the eventfd is registered
- * for asynchronous completions only (io_uring_register_eventfd_async()),
- * and the queue reaps right after each submission. A transfer on the RAM
- * disk (shmem) is copied at submission instead of going to the ring:
- * io_uring cannot do it inline and hands it to a kernel worker thread,
- * which costs a thread wake-up per request for a memory copy.
+ * Every completion signals the eventfd, also those posted inline during a
+ * submission (the queue reaps those at once and finds the eventfd set at
+ * its next poll): limiting it to io-wq completions
+ * (io_uring_register_eventfd_async()) loses O_DIRECT completions, which
+ * are posted from task work, not by io-wq. A transfer on the RAM disk
+ * (shmem) is copied at submission instead of going to the ring: io_uring
+ * cannot do it inline and hands it to a kernel worker thread, a thread
+ * wake-up per request for a memory copy.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,7 +63,7 @@ static int uring_open(blk_engine **out, const blk_disk *d, unsigned int depth)
         return err;
     }
     e->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    err = e->efd < 0 ? -errno : io_uring_register_eventfd_async(&e->ring, e->efd);
+    err = e->efd < 0 ? -errno : io_uring_register_eventfd(&e->ring, e->efd);
     if (err) {
         if (e->efd >= 0)
             close(e->efd);
