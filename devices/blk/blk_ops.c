@@ -113,8 +113,6 @@ static void take(blk_queue *bq, gm_vhost_queue *q)
     unsigned int qi = gm_vhost_queue_index(q);
     blk_req *r = req_get(bq);
 
-    /* Behind a vIOMMU: one round trip for all the chain's pages. */
-    gm_vhost_queue_prefetch(q, &bq->elem);
     if (qi < BLK_MAX_QUEUES)
         __atomic_add_fetch(&b->queue_requests[qi], 1, __ATOMIC_RELAXED);
     if (!r || blk_request_init(r, b, gm_vhost_queue_virtq(q), &bq->elem)) {

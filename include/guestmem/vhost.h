@@ -226,7 +226,9 @@ GM_EXPORT gm_system *gm_vhost_dev_system(gm_vhost_dev *dev);
  * gm_vhost_queue_pop() - next request: first what an earlier back-end left
  * in flight (in-flight tracking, oldest first), then the available ring.
  * @q: the queue (queue thread only)
- * @elem: filled in
+ * @elem: filled in; behind a vIOMMU the translations of all its buffers
+ *        are asked for at once before it is returned
+ *        (gm_vhost_queue_prefetch()), so the device's accesses hit
  * Return: 1 with an element, 0 when empty or while the queue is being
  * stopped, or a negative errno when the queue is broken (it then stays
  * stopped until the front-end restarts it).
@@ -271,6 +273,8 @@ GM_EXPORT void gm_vhost_queue_notify(gm_vhost_queue *q);
  * invalidation arrives; whatever is still missing is then asked for by
  * the access that needs it. At most 512 pages are asked for per call.
  * Without an IOMMU, does nothing.
+ * gm_vhost_queue_pop() calls it for every element it returns; a device
+ * calls it itself only for an element it rewrote.
  * Return: the number of misses sent.
  * Context: the queue's thread, between gm_vhost_queue_pop() and the
  * accesses to @elem's buffers.

@@ -396,6 +396,8 @@ int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
     if (ret == 1) {
         VU_STAT(q->dev, requests);
         vu_inflight_mark(q, elem->head);
+        /* Behind a vIOMMU: one round trip for all the chain's pages. */
+        gm_vhost_queue_prefetch(q, elem);
     }
     return ret;
 }
