@@ -2,7 +2,10 @@
 /**
  * DOC: guestmem umbrella header
  *
- * Include this to get the whole public API.
+ * Include this to get the memory model and its map-on-demand, IOMMU and
+ * grant parts. The layers built on it have headers of their own:
+ * <guestmem/virtq.h> (virtqueues) and <guestmem/vhost.h> (vhost-user
+ * back-ends), which include this one.
  */
 #ifndef GUESTMEM_GUESTMEM_H
 #define GUESTMEM_GUESTMEM_H

@@ -632,7 +632,7 @@ int gm_vhost_dev_run(gm_vhost_dev *dev, int conn)
 
 static int dev_init(gm_vhost_dev *dev)
 {
-    int err = vu_mem_init(&dev->mem, dev->sys, (vu_grant_mode)dev->cfg.grants,
+    int err = vu_mem_init(&dev->mem, dev->sys, dev->cfg.grants,
                           dev->cfg.require_sealed ? VU_FILE_REQUIRE_SEALED
                                                   : VU_FILE_WARN_UNSEALED);
 

@@ -38,7 +38,8 @@
 
 static const vu_mem_slot empty_slot = { .foreign_fd = -1 };
 
-int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants, vu_file_policy ram_policy)
+int vu_mem_init(vu_mem *m, gm_system *sys, enum gm_vhost_grants grants,
+                vu_file_policy ram_policy)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->slots_lock, NULL);
@@ -120,7 +121,7 @@ static gm_region *map_grants(vu_mem *m, vu_mem_slot *s, int fd)
      * (Linux's grant DMA does): drop cached mappings after each request. */
     if (no_advance_map(&s->xen))
         m->unmap_after_use = true;
-    if (m->grants == VU_GRANTS_EMULATED) {
+    if (m->grants == GM_VHOST_GRANTS_EMULATED) {
         int ram_fd = foreign_fd_of(m, s->xen.domid);
         gm_gnttab_emu *gt;
 
@@ -136,7 +137,7 @@ static gm_region *map_grants(vu_mem *m, vu_mem_slot *s, int fd)
         if (!gt)
             return NULL;
         s->provider = gm_gnttab_emu_provider_owning(gt);
-    } else if (m->grants != VU_GRANTS_XEN || gm_gnttab_xen_open(&s->provider) < 0) {
+    } else if (m->grants != GM_VHOST_GRANTS_XEN || gm_gnttab_xen_open(&s->provider) < 0) {
         return NULL;
     }
     if (!pages || s->r.memory_size >> GM_GRANT_PAGE_SHIFT > UINT32_MAX) {

@@ -5,18 +5,13 @@
 #include <pthread.h>
 
 #include <guestmem/guestmem.h>
+#include <guestmem/vhost.h>
 
 #include "vhost/vhost_file.h"
 #include "vhost/vhost_proto.h"
 
 #define VU_MAX_SLOTS 32u
 
-/* How XEN_MMAP grant regions are served. */
-typedef enum vu_grant_mode {
-    VU_GRANTS_NONE,      /* refuse grant regions */
-    VU_GRANTS_EMULATED,  /* the region fd is an emulated grant table */
-    VU_GRANTS_XEN,       /* libxengnttab */
-} vu_grant_mode;
 
 typedef struct vu_mem_slot {
     bool used;
@@ -37,7 +32,7 @@ typedef struct vu_mem {
     gm_as *gpa_as;                /* guest physical addresses */
     gm_as *uaddr_as;              /* the front-end's user addresses (IOTLB targets) */
     gm_mapcache *mc;              /* grant mappings */
-    vu_grant_mode grants;
+    enum gm_vhost_grants grants;  /* how XEN_MMAP grant regions are served */
     vu_file_policy ram_policy;    /* unsealed RAM fds: accepted or refused */
     bool unmap_after_use;         /* a grant slot said "do not map in advance" */
     /* Written by the message thread only, under slots_lock; queue threads
@@ -46,7 +41,8 @@ typedef struct vu_mem {
     vu_mem_slot slots[VU_MAX_SLOTS];
 } vu_mem;
 
-int vu_mem_init(vu_mem *m, gm_system *sys, vu_grant_mode grants, vu_file_policy ram_policy);
+int vu_mem_init(vu_mem *m, gm_system *sys, enum gm_vhost_grants grants,
+                vu_file_policy ram_policy);
 void vu_mem_destroy(vu_mem *m);
 /*
  * Add one region; takes ownership of @fd (closed on error, and once the
