@@ -9,7 +9,8 @@
 set -euo pipefail
 
 base=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev liburcu-dev libxen-dev liburing-dev python3
-      qemu-system-x86 qemu-utils busybox-static cpio systemd)
+      qemu-system-x86 qemu-utils busybox-static cpio systemd
+      libvirt-daemon-system libvirt-daemon-system-sysv libvirt-daemon-driver-qemu libvirt-clients)
 corpus=()
 if [[ "${1:-}" == corpus ]]; then
     mapfile -t corpus < <(grep -v '^#' "$(dirname "$0")/corpus-packages.txt")
