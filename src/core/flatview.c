@@ -60,6 +60,7 @@ typedef struct render_ctx {
     alias_visit path[GM_MAX_NESTING + 1]; /* aliases being followed, outermost first */
     unsigned int path_len;
     unsigned int alias_hops;
+    bool hops_logged;
     bool failed;
 } render_ctx;
 
@@ -178,13 +179,20 @@ static bool alias_follow_begin(render_ctx *ctx, const gm_region *alias, gm_i128 
             v->clip.size == clip.size)
             return false;
     }
-    if (ctx->alias_hops >= GM_RENDER_MAX_ALIAS_HOPS || ctx->path_len > GM_MAX_NESTING)
+    if (ctx->path_len > GM_MAX_NESTING)
         return false;
-    if (++ctx->alias_hops == GM_RENDER_MAX_ALIAS_HOPS)
-        gm_log(ctx->fv->sys, GM_LOG_GUEST_ERROR,
-               "flat view of '%s': more than %u alias hops (aliases showing their own "
-               "ancestors); further aliases are not followed",
-               ctx->root_name, GM_RENDER_MAX_ALIAS_HOPS);
+    if (ctx->alias_hops == GM_RENDER_MAX_ALIAS_HOPS) {
+        /* Said once, at the first alias not followed: a view with exactly
+         * the budget's worth of aliases renders whole and says nothing. */
+        if (!ctx->hops_logged)
+            gm_log(ctx->fv->sys, GM_LOG_GUEST_ERROR,
+                   "flat view of '%s': more than %u alias hops (aliases showing their own "
+                   "ancestors); further aliases are not followed",
+                   ctx->root_name, GM_RENDER_MAX_ALIAS_HOPS);
+        ctx->hops_logged = true;
+        return false;
+    }
+    ctx->alias_hops++;
     ctx->path[ctx->path_len++] = (alias_visit){ alias, base, clip };
     return true;
 }
