@@ -158,23 +158,18 @@ gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs
 gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len,
                    bool is_write)
 {
-    gm_result r;
-
-    rcu_read_lock();
-    r = gm_flatview_rw_rcu(gm_as_view_rcu(as), addr, attrs, buf, len, is_write);
-    rcu_read_unlock();
-    return r;
+    return gm_as_access(as, addr, attrs, buf, len, is_write, gm_flatview_rw_rcu);
 }
 
 gm_result gm_as_read(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len)
 {
-    return gm_as_rw(as, addr, attrs, buf, len, false);
+    return gm_as_access(as, addr, attrs, buf, len, false, gm_flatview_rw_rcu);
 }
 
 gm_result gm_as_write(gm_as *as, gm_addr addr, gm_attrs attrs, const void *buf, uint64_t len)
 {
     /* The write path never stores into @buf. */
-    return gm_as_rw(as, addr, attrs, (void *)buf, len, true);
+    return gm_as_access(as, addr, attrs, (void *)buf, len, true, gm_flatview_rw_rcu);
 }
 
 gm_result gm_as_fill(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t c, uint64_t len)
@@ -276,16 +271,14 @@ bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is_write, gm
 
 bool gm_as_lookup(gm_as *as, gm_addr addr, gm_section *section)
 {
-    const gm_flat_range *fr;
+    bool found;
 
     rcu_read_lock();
-    fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
-    if (fr) {
-        gm_section_from_range(section, fr);
-        gm_region_ref(fr->mr);
-    }
+    found = gm_as_lookup_rcu(as, addr, section);
+    if (found)
+        gm_region_ref(section->mr);
     rcu_read_unlock();
-    return fr != NULL;
+    return found;
 }
 
 void gm_rcu_read_lock(void)
@@ -300,11 +293,11 @@ void gm_rcu_read_unlock(void)
 
 bool gm_as_lookup_rcu(gm_as *as, gm_addr addr, gm_section *section)
 {
-    const gm_flat_range *fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
+    const gm_dispatch_key *k = gm_dispatch_find(&gm_as_view_rcu(as)->dispatch, addr);
 
-    if (fr)
-        gm_section_from_range(section, fr);
-    return fr != NULL;
+    if (k)
+        *section = k->section;
+    return k != NULL;
 }
 
 int gm_as_for_each_section(gm_as *as, gm_section_fn fn, void *opaque)

@@ -138,7 +138,47 @@ typedef struct gm_flat_range {
     bool nonvolatile;
 } gm_flat_range;
 
-typedef struct gm_dispatch gm_dispatch;
+/*
+ * What a lookup reads of flat range i: its bounds, the section that
+ * gm_as_lookup_rcu() returns, and what the RAM fast paths need, in one
+ * 64-byte, line-aligned entry, so a lookup that ends in a range touches one
+ * cache line of it. @host_bias and @direct are fixed at render time from the
+ * range, exactly as gm_range_is_direct() decides.
+ */
+#define GM_KEY_DIRECT_READ 1u   /* reads may copy from host memory */
+#define GM_KEY_DIRECT_WRITE 2u  /* writes may copy to host memory (and mark dirty) */
+
+typedef struct gm_dispatch_key {
+    gm_section section;           /* its offset_within_address_space is the start */
+    gm_addr last;                 /* inclusive: a range may end at 2^64 */
+    uintptr_t host_bias;          /* direct: host address = host_bias + addr */
+    unsigned int direct;          /* GM_KEY_DIRECT_* */
+} __attribute__((aligned(64))) gm_dispatch_key;
+
+static inline gm_addr gm_key_start(const gm_dispatch_key *k)
+{
+    return k->section.offset_within_address_space;
+}
+
+/* @addr lies in @k's range. */
+static inline bool gm_key_contains(const gm_dispatch_key *k, gm_addr addr)
+{
+    return addr - gm_key_start(k) <= k->last - gm_key_start(k);
+}
+
+struct gm_dispatch_node;
+
+/* The lookup structure of one flat view (dispatch.c), built with it and
+ * never changed: readers need no lock. */
+typedef struct gm_dispatch {
+    uint64_t id;                  /* unique for the process's lifetime, never 0 */
+    unsigned int nr;
+    gm_dispatch_key *keys;        /* one per range, same index */
+    struct gm_dispatch_node *root;
+    struct gm_dispatch_node **nodes; /* every node, for freeing */
+    size_t nnodes;
+    size_t capnodes;
+} gm_dispatch;
 
 typedef struct gm_flatview {
     struct rcu_head rcu;
@@ -148,7 +188,7 @@ typedef struct gm_flatview {
     unsigned int nr;
     unsigned int cap;
     gm_flat_range *ranges;
-    gm_dispatch *dispatch;
+    gm_dispatch dispatch;
 } gm_flatview;
 
 gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root);
@@ -160,16 +200,70 @@ static inline gm_addr gm_flat_range_last(const gm_flat_range *fr)
 {
     return (gm_addr)(fr->start + fr->size - 1);
 }
-void gm_section_from_range(gm_section *s, const gm_flat_range *fr);
+static inline void gm_section_from_range(gm_section *s, const gm_flat_range *fr)
+{
+    s->mr = fr->mr;
+    s->offset_within_region = fr->offset_in_region;
+    s->offset_within_address_space = (gm_addr)fr->start;
+    s->size = fr->size >= GM_2_64 ? GM_SIZE_2_64 : (uint64_t)fr->size;
+    s->readonly = fr->readonly;
+    s->nonvolatile = fr->nonvolatile;
+    s->romd_mode = fr->romd_mode;
+    s->dirty_log_mask = fr->dirty_log_mask;
+}
 
 /* ---- dispatch --------------------------------------------------------- */
 
-gm_dispatch *gm_dispatch_build(const gm_flat_range *ranges, unsigned int nr);
-void gm_dispatch_free(gm_dispatch *d);
-/* The range containing @addr, or NULL. */
-const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr);
+/* Build @d over @ranges (sorted, disjoint); 0 or -ENOMEM. */
+int gm_dispatch_build(gm_dispatch *d, const gm_flat_range *ranges, unsigned int nr);
+void gm_dispatch_destroy(gm_dispatch *d);
 /* Index of the first range starting above @addr (nr if none). */
 unsigned int gm_dispatch_next_index(const gm_flatview *fv, gm_addr addr);
+
+/*
+ * The most recently used range, per thread (QEMU keeps one per address
+ * space, mru_section): a small table of (dispatch id, index) pairs indexed
+ * by the id. An entry names a range only of the dispatch whose id it holds;
+ * ids are never reused, so an entry left over from a freed flat view can
+ * only fail to match, never name a range of another view. Thread-local:
+ * a miss writes the thread's own entry, so readers of one view on several
+ * threads share no written cache line.
+ */
+#define GM_MRU_SLOTS 4u
+
+typedef struct gm_mru_slot {
+    uint64_t id;
+    const struct gm_dispatch_key *key;  /* in the keys of dispatch @id */
+} gm_mru_slot;
+
+extern __thread gm_mru_slot gm_dispatch_mru_[GM_MRU_SLOTS]
+    __attribute__((tls_model("initial-exec")));
+
+/* The key of the range containing @addr by walking the trie (and make it
+ * the thread's most recently used one), or NULL. */
+const gm_dispatch_key *gm_dispatch_find_slow(const gm_dispatch *d, gm_addr addr);
+
+/* The key of the range containing @addr, or NULL: first the thread's most
+ * recently used range of @d, a compare; then the trie. */
+static inline const gm_dispatch_key *gm_dispatch_find(const gm_dispatch *d, gm_addr addr)
+{
+    const gm_mru_slot *slot = &gm_dispatch_mru_[d->id & (GM_MRU_SLOTS - 1)];
+    const gm_dispatch_key *k = slot->key;
+
+    /* @k is looked at only when the id says it is one of @d's keys. */
+    if (slot->id == d->id && gm_key_contains(k, addr))
+        return k;
+    return gm_dispatch_find_slow(d, addr);
+}
+
+/* The range containing @addr, or NULL. */
+static inline const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr)
+{
+    const gm_dispatch_key *k = gm_dispatch_find(&fv->dispatch, addr);
+
+    return k ? &fv->ranges[k - fv->dispatch.keys] : NULL;
+}
+
 
 /* ---- address spaces --------------------------------------------------- */
 
@@ -313,6 +407,67 @@ gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint
 gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
                                    uint64_t len, bool is_write, int depth);
 void gm_mark_dirty(gm_region *mr, gm_addr xlat, uint64_t len);
+
+/*
+ * The RAM fast path of gm_as_rw() and of the ld/st family. If all of
+ * [@addr, @addr + @len) lies in one range whose memory may be copied in this
+ * direction, copy it (one host access for an aligned 1/2/4/8-byte piece,
+ * guestmem/hostmem.h), mark written bytes dirty, and return true; otherwise
+ * touch nothing and return false, and the caller takes its general path.
+ * What it costs on top of the copy, measured (docs/performance.md): the
+ * lookup (a compare on an MRU hit), one flag test, one bounds compare and,
+ * for a write, one load of the region's live dirty-log mask. The mask is
+ * read after the store and not taken from the flat view: logging may start
+ * before the view that says so is published, and a write must not slip
+ * through that window unmarked.
+ * Context: inside an RCU read-side section that keeps @fv.
+ */
+static inline bool gm_view_direct_rcu(const gm_flatview *fv, gm_addr addr, void *buf,
+                                      uint64_t len, bool is_write)
+{
+    const gm_dispatch_key *k = gm_dispatch_find(&fv->dispatch, addr);
+    unsigned int need = is_write ? GM_KEY_DIRECT_WRITE : GM_KEY_DIRECT_READ;
+    uint8_t *host;
+    gm_region *mr;
+
+    /* len - 1 wraps for len == 0, which the general path handles. */
+    if (!k || !(k->direct & need) || len - 1 > k->last - addr)
+        return false;
+    host = (uint8_t *)(k->host_bias + addr);
+    if (!is_write) {
+        gm_host_read(buf, host, len);
+        return true;
+    }
+    gm_host_write(host, buf, len);
+    mr = k->section.mr;
+    if (__atomic_load_n(&mr->dirty_log_mask, __ATOMIC_ACQUIRE))
+        gm_mark_dirty(mr, (gm_addr)(host - mr->ram), len);
+    return true;
+}
+
+/* The general path of an access, for gm_as_access(). */
+typedef gm_result (*gm_view_rw_fn)(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                                   uint64_t len, bool is_write);
+
+/*
+ * One access through @as: the RAM fast path, else @slow, both on the one
+ * flat view current at entry. Always inlined, so that @slow is a direct call
+ * and a constant @len (the ld/st family) makes the copy a single move.
+ */
+static inline __attribute__((always_inline)) gm_result
+gm_as_access(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *buf, uint64_t len, bool is_write,
+             gm_view_rw_fn slow)
+{
+    gm_flatview *fv;
+    gm_result r = GM_OK;
+
+    rcu_read_lock();
+    fv = gm_as_view_rcu(as);
+    if (!gm_view_direct_rcu(fv, addr, buf, len, is_write))
+        r = slow(fv, addr, attrs, buf, len, is_write);
+    rcu_read_unlock();
+    return r;
+}
 
 /* ---- dirty tracking --------------------------------------------------- */
 

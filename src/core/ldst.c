@@ -11,6 +11,9 @@
  * Values are converted from/to the requested byte order here; the bytes in
  * between are in memory order (an I/O register's bytes in its own order).
  */
+#include <endian.h>
+#include <string.h>
+
 #include "core/internal.h"
 
 static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs,
@@ -56,49 +59,77 @@ static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs a
     return gm_flatview_rw_depth_rcu(fv, addr, attrs, bytes, size, is_write, depth);
 }
 
-static gm_result as_access_sized(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
-                                 unsigned int size, bool is_write)
+/* The general path of a load or store (gm_view_rw_fn), at IOMMU depth 0. */
+static gm_result view_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
+                                uint64_t size, bool is_write)
 {
-    gm_result r;
-
-    rcu_read_lock();
-    r = view_access_sized_rcu(gm_as_view_rcu(as), addr, attrs, bytes, size, is_write, 0);
-    rcu_read_unlock();
-    return r;
+    return view_access_sized_rcu(fv, addr, attrs, bytes, (unsigned int)size, is_write, 0);
 }
 
-static uint64_t bytes_to_value(const uint8_t *b, unsigned int size, bool big)
+/* The value of the @size bytes at @b in byte order @big. Fixed-size copies
+ * and swaps: with constant arguments, one load (and a bswap). */
+static inline uint64_t bytes_to_value(const uint8_t *b, unsigned int size, bool big)
 {
-    uint64_t v = 0;
+    uint64_t v64;
+    uint32_t v32;
+    uint16_t v16;
 
-    for (unsigned int i = 0; i < size; i++)
-        v |= (uint64_t)b[i] << (8 * (big ? size - 1 - i : i));
-    return v;
+    switch (size) {
+    case 8:
+        memcpy(&v64, b, 8);
+        return big ? be64toh(v64) : le64toh(v64);
+    case 4:
+        memcpy(&v32, b, 4);
+        return big ? be32toh(v32) : le32toh(v32);
+    case 2:
+        memcpy(&v16, b, 2);
+        return big ? be16toh(v16) : le16toh(v16);
+    default:
+        return b[0];
+    }
 }
 
-static void value_to_bytes(uint64_t v, uint8_t *b, unsigned int size, bool big)
+/* The @size bytes of @v in byte order @big, into @b (the inverse). */
+static inline void value_to_bytes(uint64_t v, uint8_t *b, unsigned int size, bool big)
 {
-    for (unsigned int i = 0; i < size; i++)
-        b[i] = (uint8_t)(v >> (8 * (big ? size - 1 - i : i)));
+    uint64_t v64 = big ? htobe64(v) : htole64(v);
+    uint32_t v32 = big ? htobe32((uint32_t)v) : htole32((uint32_t)v);
+    uint16_t v16 = big ? htobe16((uint16_t)v) : htole16((uint16_t)v);
+
+    switch (size) {
+    case 8:
+        memcpy(b, &v64, 8);
+        break;
+    case 4:
+        memcpy(b, &v32, 4);
+        break;
+    case 2:
+        memcpy(b, &v16, 2);
+        break;
+    default:
+        b[0] = (uint8_t)v;
+    }
 }
 
-static gm_result load(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big,
-                      uint64_t *val)
+/* Inlined into each accessor, so @size and @big are constants there: the
+ * RAM fast path becomes one host load and the byte loop one (swapped) value. */
+static inline __attribute__((always_inline)) gm_result
+load(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, uint64_t *val)
 {
     uint8_t b[8];
-    gm_result r = as_access_sized(as, addr, attrs, b, size, false);
+    gm_result r = gm_as_access(as, addr, attrs, b, size, false, view_sized_rcu);
 
     *val = bytes_to_value(b, size, big);
     return r;
 }
 
-static gm_result store(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big,
-                       uint64_t val)
+static inline __attribute__((always_inline)) gm_result
+store(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, uint64_t val)
 {
     uint8_t b[8];
 
     value_to_bytes(val, b, size, big);
-    return as_access_sized(as, addr, attrs, b, size, true);
+    return gm_as_access(as, addr, attrs, b, size, true, view_sized_rcu);
 }
 
 gm_result gm_as_ld8(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *val)
