@@ -155,21 +155,41 @@ gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs
     return r;
 }
 
+/* The general path of gm_as_rw(): everything but directly accessible RAM. */
+static gm_result as_rw_general(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                               uint64_t len, bool is_write)
+{
+    gm_result r;
+
+    rcu_read_lock();
+    r = gm_flatview_rw_rcu(gm_as_view_rcu(as), addr, attrs, buf, len, is_write);
+    rcu_read_unlock();
+    return r;
+}
+
+static inline __attribute__((always_inline)) gm_result
+as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *buf, uint64_t len, bool is_write)
+{
+    if (gm_as_direct(as, addr, buf, len, is_write))
+        return GM_OK;
+    return as_rw_general(as, addr, attrs, buf, len, is_write);
+}
+
 gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len,
                    bool is_write)
 {
-    return gm_as_access(as, addr, attrs, buf, len, is_write, gm_flatview_rw_rcu);
+    return as_rw(as, addr, attrs, buf, len, is_write);
 }
 
 gm_result gm_as_read(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len)
 {
-    return gm_as_access(as, addr, attrs, buf, len, false, gm_flatview_rw_rcu);
+    return as_rw(as, addr, attrs, buf, len, false);
 }
 
 gm_result gm_as_write(gm_as *as, gm_addr addr, gm_attrs attrs, const void *buf, uint64_t len)
 {
     /* The write path never stores into @buf. */
-    return gm_as_access(as, addr, attrs, (void *)buf, len, true, gm_flatview_rw_rcu);
+    return as_rw(as, addr, attrs, (void *)buf, len, true);
 }
 
 gm_result gm_as_fill(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t c, uint64_t len)

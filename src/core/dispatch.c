@@ -45,31 +45,20 @@
 
 #include "core/internal.h"
 
-#define DISPATCH_BITS 9u
-#define DISPATCH_SLOTS (1u << DISPATCH_BITS)
+#define DISPATCH_BITS GM_DISPATCH_BITS
+#define DISPATCH_SLOTS GM_DISPATCH_SLOTS
 #define DISPATCH_ROOT_SHIFT 57u /* the root covers 2^66: slots from 128 on are empty */
 #define DISPATCH_MIN_SHIFT 12u
 #define DISPATCH_LEAF_MAX 2u
-#define DISPATCH_MAX_RANGES 0x7fffffffu
+#define DISPATCH_MAX_RANGES GM_DISPATCH_MAX_RANGES
 
-/* A slot: a node pointer (bit 0 clear) or a leaf: first << 32 | count << 1 | 1. */
-typedef uint64_t dispatch_entry;
-
-/* A node covers [prefix, prefix + 2^(shift + 9)); slot i covers 2^shift
- * bytes from prefix + i * 2^shift. Addresses outside the node (possible
- * only below a compressed chain) have no range. */
-typedef struct gm_dispatch_node {
-    gm_addr prefix;
-    gm_addr prefix_mask;
-    unsigned int shift;
-    dispatch_entry slot[DISPATCH_SLOTS];
-} dispatch_node;
-
+typedef gm_dispatch_entry dispatch_entry;
+typedef gm_dispatch_node dispatch_node;
 typedef gm_dispatch_key dispatch_key;
 
 _Static_assert(sizeof(gm_dispatch_key) == 64, "a key is one cache line");
 
-__thread gm_mru_slot gm_dispatch_mru_[GM_MRU_SLOTS] __attribute__((tls_model("initial-exec")));
+__thread gm_mru_slot gm_dispatch_mru_ __attribute__((tls_model("initial-exec")));
 
 /* Dispatch ids; 0 is never handed out, so an empty MRU slot matches none. */
 static uint64_t dispatch_next_id = 1;
@@ -241,48 +230,21 @@ void gm_dispatch_destroy(gm_dispatch *d)
     *d = (gm_dispatch){ 0 };
 }
 
-/* The last index in [first, first + count) whose range starts at or below @addr. */
-static unsigned int search_run(const dispatch_key *keys, unsigned int first, unsigned int count,
-                               gm_addr addr)
+const gm_dispatch_key *gm_dispatch_search_run(const gm_dispatch *d, unsigned int first,
+                                              unsigned int count, gm_addr addr)
 {
+    /* The last range of the run that starts at or below @addr. */
     while (count > 1) {
         unsigned int half = count / 2;
 
-        if (gm_key_start(&keys[first + half]) <= addr) {
+        if (gm_key_start(&d->keys[first + half]) <= addr) {
             first += half;
             count -= half;
         } else {
             count = half;
         }
     }
-    return first;
-}
-
-const gm_dispatch_key *gm_dispatch_find_slow(const gm_dispatch *d, gm_addr addr)
-{
-    const dispatch_node *n = d->root;
-    const dispatch_key *k;
-    unsigned int first, count, i;
-    dispatch_entry e;
-
-    for (;;) {
-        if ((addr & n->prefix_mask) != n->prefix)
-            return NULL;
-        e = n->slot[(addr >> n->shift) & (DISPATCH_SLOTS - 1)];
-        if (e & 1)
-            break;
-        n = (const dispatch_node *)(uintptr_t)e;
-    }
-    first = (unsigned int)(e >> 32);
-    count = (unsigned int)(e >> 1) & DISPATCH_MAX_RANGES;
-    if (!count)
-        return NULL;
-    i = count == 1 ? first : search_run(d->keys, first, count, addr);
-    k = &d->keys[i];
-    if (!gm_key_contains(k, addr))
-        return NULL;
-    gm_dispatch_mru_[d->id & (GM_MRU_SLOTS - 1)] = (gm_mru_slot){ d->id, k };
-    return k;
+    return &d->keys[first];
 }
 
 unsigned int gm_dispatch_next_index(const gm_flatview *fv, gm_addr addr)

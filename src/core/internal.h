@@ -166,7 +166,23 @@ static inline bool gm_key_contains(const gm_dispatch_key *k, gm_addr addr)
     return addr - gm_key_start(k) <= k->last - gm_key_start(k);
 }
 
-struct gm_dispatch_node;
+#define GM_DISPATCH_BITS 9u
+#define GM_DISPATCH_SLOTS (1u << GM_DISPATCH_BITS)
+#define GM_DISPATCH_MAX_RANGES 0x7fffffffu
+
+/* A trie slot: a node pointer (bit 0 clear) or a leaf naming the run of
+ * ranges that meet the slot: first << 32 | count << 1 | 1. */
+typedef uint64_t gm_dispatch_entry;
+
+/* A trie node (dispatch.c) covers [prefix, prefix + 2^(shift + 9)); slot i
+ * covers 2^shift bytes from prefix + i * 2^shift. Addresses outside the
+ * node (possible only below a compressed chain) have no range. */
+typedef struct gm_dispatch_node {
+    gm_addr prefix;
+    gm_addr prefix_mask;
+    unsigned int shift;
+    gm_dispatch_entry slot[GM_DISPATCH_SLOTS];
+} gm_dispatch_node;
 
 /* The lookup structure of one flat view (dispatch.c), built with it and
  * never changed: readers need no lock. */
@@ -174,8 +190,8 @@ typedef struct gm_dispatch {
     uint64_t id;                  /* unique for the process's lifetime, never 0 */
     unsigned int nr;
     gm_dispatch_key *keys;        /* one per range, same index */
-    struct gm_dispatch_node *root;
-    struct gm_dispatch_node **nodes; /* every node, for freeing */
+    gm_dispatch_node *root;
+    gm_dispatch_node **nodes;     /* every node, for freeing */
     size_t nnodes;
     size_t capnodes;
 } gm_dispatch;
@@ -222,38 +238,63 @@ unsigned int gm_dispatch_next_index(const gm_flatview *fv, gm_addr addr);
 
 /*
  * The most recently used range, per thread (QEMU keeps one per address
- * space, mru_section): a small table of (dispatch id, index) pairs indexed
- * by the id. An entry names a range only of the dispatch whose id it holds;
+ * space, mru_section): the dispatch id and key of the last range the
+ * thread found. It names a range only of the dispatch whose id it holds;
  * ids are never reused, so an entry left over from a freed flat view can
- * only fail to match, never name a range of another view. Thread-local:
- * a miss writes the thread's own entry, so readers of one view on several
- * threads share no written cache line.
+ * only fail to match, never name a range of another view. Thread-local: a
+ * miss writes the thread's own entry, so readers of one view on several
+ * threads share no written cache line. One entry, at a fixed offset from
+ * the thread pointer: measured, a table of a few entries indexed by id
+ * cost a random-access load a third more than the entry saves a stream
+ * (docs/performance.md).
  */
-#define GM_MRU_SLOTS 4u
-
 typedef struct gm_mru_slot {
     uint64_t id;
     const struct gm_dispatch_key *key;  /* in the keys of dispatch @id */
 } gm_mru_slot;
 
-extern __thread gm_mru_slot gm_dispatch_mru_[GM_MRU_SLOTS]
-    __attribute__((tls_model("initial-exec")));
+extern __thread gm_mru_slot gm_dispatch_mru_ __attribute__((tls_model("initial-exec")));
 
-/* The key of the range containing @addr by walking the trie (and make it
- * the thread's most recently used one), or NULL. */
-const gm_dispatch_key *gm_dispatch_find_slow(const gm_dispatch *d, gm_addr addr);
+/* The key of the range of the run [first, first + count) that may contain
+ * @addr: a binary search, for the slots of 4 KiB that meet several ranges. */
+const gm_dispatch_key *gm_dispatch_search_run(const gm_dispatch *d, unsigned int first,
+                                              unsigned int count, gm_addr addr);
 
-/* The key of the range containing @addr, or NULL: first the thread's most
- * recently used range of @d, a compare; then the trie. */
+/*
+ * The key of the range containing @addr, or NULL: first the thread's most
+ * recently used range of @d, a compare; then the trie, which makes the key
+ * found the most recently used one. Inline, trie walk included: a miss
+ * calls nothing, so the RAM fast paths built on it call nothing either and
+ * save no registers (docs/performance.md).
+ */
 static inline const gm_dispatch_key *gm_dispatch_find(const gm_dispatch *d, gm_addr addr)
 {
-    const gm_mru_slot *slot = &gm_dispatch_mru_[d->id & (GM_MRU_SLOTS - 1)];
+    gm_mru_slot *slot = &gm_dispatch_mru_;
+    const gm_dispatch_node *n = d->root;
     const gm_dispatch_key *k = slot->key;
+    unsigned int first, count;
+    gm_dispatch_entry e;
 
     /* @k is looked at only when the id says it is one of @d's keys. */
     if (slot->id == d->id && gm_key_contains(k, addr))
         return k;
-    return gm_dispatch_find_slow(d, addr);
+    for (;;) {
+        if ((addr & n->prefix_mask) != n->prefix)
+            return NULL;
+        e = n->slot[(addr >> n->shift) & (GM_DISPATCH_SLOTS - 1)];
+        if (e & 1)
+            break;
+        n = (const gm_dispatch_node *)(uintptr_t)e;
+    }
+    first = (unsigned int)(e >> 32);
+    count = (unsigned int)(e >> 1) & GM_DISPATCH_MAX_RANGES;
+    if (!count)
+        return NULL;
+    k = count == 1 ? &d->keys[first] : gm_dispatch_search_run(d, first, count, addr);
+    if (!gm_key_contains(k, addr))
+        return NULL;
+    *slot = (gm_mru_slot){ d->id, k };
+    return k;
 }
 
 /* The range containing @addr, or NULL. */
@@ -445,28 +486,24 @@ static inline bool gm_view_direct_rcu(const gm_flatview *fv, gm_addr addr, void 
     return true;
 }
 
-/* The general path of an access, for gm_as_access(). */
-typedef gm_result (*gm_view_rw_fn)(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
-                                   uint64_t len, bool is_write);
-
 /*
- * One access through @as: the RAM fast path, else @slow, both on the one
- * flat view current at entry. Always inlined, so that @slow is a direct call
- * and a constant @len (the ld/st family) makes the copy a single move.
+ * The RAM fast path of one access through @as, in an RCU read-side section
+ * of its own: true if done, false if nothing was done and the caller must
+ * take its general path (which takes its own section and flat view; an
+ * access still sees one view). Always inlined, so that a constant @len (the
+ * ld/st family) makes the copy a single move; the general path is a
+ * separate call after the section, so the fast path saves no registers.
  */
-static inline __attribute__((always_inline)) gm_result
-gm_as_access(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *buf, uint64_t len, bool is_write,
-             gm_view_rw_fn slow)
+static inline __attribute__((always_inline)) bool gm_as_direct(gm_as *as, gm_addr addr,
+                                                               void *buf, uint64_t len,
+                                                               bool is_write)
 {
-    gm_flatview *fv;
-    gm_result r = GM_OK;
+    bool done;
 
     rcu_read_lock();
-    fv = gm_as_view_rcu(as);
-    if (!gm_view_direct_rcu(fv, addr, buf, len, is_write))
-        r = slow(fv, addr, attrs, buf, len, is_write);
+    done = gm_view_direct_rcu(gm_as_view_rcu(as), addr, buf, len, is_write);
     rcu_read_unlock();
-    return r;
+    return __builtin_expect(done, 1);
 }
 
 /* ---- dirty tracking --------------------------------------------------- */

@@ -59,13 +59,6 @@ static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs a
     return gm_flatview_rw_depth_rcu(fv, addr, attrs, bytes, size, is_write, depth);
 }
 
-/* The general path of a load or store (gm_view_rw_fn), at IOMMU depth 0. */
-static gm_result view_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
-                                uint64_t size, bool is_write)
-{
-    return view_access_sized_rcu(fv, addr, attrs, bytes, (unsigned int)size, is_write, 0);
-}
-
 /* The value of the @size bytes at @b in byte order @big. Fixed-size copies
  * and swaps: with constant arguments, one load (and a bswap). */
 static inline uint64_t bytes_to_value(const uint8_t *b, unsigned int size, bool big)
@@ -111,16 +104,68 @@ static inline void value_to_bytes(uint64_t v, uint8_t *b, unsigned int size, boo
     }
 }
 
-/* Inlined into each accessor, so @size and @big are constants there: the
- * RAM fast path becomes one host load and the byte loop one (swapped) value. */
-static inline __attribute__((always_inline)) gm_result
-load(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, uint64_t *val)
+/* The general path of a load or store of @size bytes in memory order. */
+static gm_result as_sized_general(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
+                                  unsigned int size, bool is_write)
+{
+    gm_result r;
+
+    rcu_read_lock();
+    r = view_access_sized_rcu(gm_as_view_rcu(as), addr, attrs, bytes, size, is_write, 0);
+    rcu_read_unlock();
+    return r;
+}
+
+/* Store @v into the caller's @size-byte variable @val. */
+static inline void value_out(void *val, uint64_t v, unsigned int size)
+{
+    switch (size) {
+    case 8:
+        *(uint64_t *)val = v;
+        break;
+    case 4:
+        *(uint32_t *)val = (uint32_t)v;
+        break;
+    case 2:
+        *(uint16_t *)val = (uint16_t)v;
+        break;
+    default:
+        *(uint8_t *)val = (uint8_t)v;
+    }
+}
+
+static gm_result load_general(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size,
+                              bool big, void *val)
 {
     uint8_t b[8];
-    gm_result r = gm_as_access(as, addr, attrs, b, size, false, view_sized_rcu);
+    gm_result r = as_sized_general(as, addr, attrs, b, size, false);
 
-    *val = bytes_to_value(b, size, big);
+    value_out(val, bytes_to_value(b, size, big), size);
     return r;
+}
+
+static gm_result store_general(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size,
+                               bool big, uint64_t val)
+{
+    uint8_t b[8];
+
+    value_to_bytes(val, b, size, big);
+    return as_sized_general(as, addr, attrs, b, size, true);
+}
+
+/* Inlined into each accessor, so @size and @big are constants there: the
+ * RAM fast path becomes one host load and the byte order one swap; the
+ * general path is a tail call. @val is the caller's @size-byte variable. */
+static inline __attribute__((always_inline)) gm_result
+load(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, void *val)
+{
+    uint8_t b[8];
+
+    if (gm_as_direct(as, addr, b, size, false)) {
+        value_out(val, bytes_to_value(b, size, big), size);
+        return GM_OK;
+    }
+    return load_general(as, addr, attrs, size, big, val);
 }
 
 static inline __attribute__((always_inline)) gm_result
@@ -129,52 +174,34 @@ store(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, uint
     uint8_t b[8];
 
     value_to_bytes(val, b, size, big);
-    return gm_as_access(as, addr, attrs, b, size, true, view_sized_rcu);
+    if (gm_as_direct(as, addr, b, size, true))
+        return GM_OK;
+    return store_general(as, addr, attrs, size, big, val);
 }
 
 gm_result gm_as_ld8(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 1, false, &v);
-
-    *val = (uint8_t)v;
-    return r;
+    return load(as, addr, attrs, 1, false, val);
 }
 
 gm_result gm_as_ld16_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint16_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 2, false, &v);
-
-    *val = (uint16_t)v;
-    return r;
+    return load(as, addr, attrs, 2, false, val);
 }
 
 gm_result gm_as_ld16_be(gm_as *as, gm_addr addr, gm_attrs attrs, uint16_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 2, true, &v);
-
-    *val = (uint16_t)v;
-    return r;
+    return load(as, addr, attrs, 2, true, val);
 }
 
 gm_result gm_as_ld32_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint32_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 4, false, &v);
-
-    *val = (uint32_t)v;
-    return r;
+    return load(as, addr, attrs, 4, false, val);
 }
 
 gm_result gm_as_ld32_be(gm_as *as, gm_addr addr, gm_attrs attrs, uint32_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 4, true, &v);
-
-    *val = (uint32_t)v;
-    return r;
+    return load(as, addr, attrs, 4, true, val);
 }
 
 gm_result gm_as_ld64_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint64_t *val)
