@@ -268,6 +268,7 @@ double bench_guest_sample(struct bench_guest *g, gm_as *as, gm_addr base);
 
 /* Metrics. @arg is the metric's parameter from the registry in main.c. */
 double bench_lookup_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
+double bench_lookup_stream_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_lookup_ref_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_read8_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_read_vs_memcpy(const struct bench_cfg *cfg, uint64_t len);

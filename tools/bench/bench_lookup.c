@@ -13,7 +13,10 @@
  * (the dispatch itself); lookup_ref_ns_<N> times gm_as_lookup() plus the
  * gm_region_unref() it obliges the caller to do (two atomic read-modify-
  * writes on the region's refcount); read8_ns_<N> times gm_as_ld8(), the
- * same dispatch plus a one-byte access.
+ * same dispatch plus a one-byte access. lookup_stream_ns_<N> times the
+ * lookups of lookup_ns_<N> at consecutive addresses 64 bytes apart, 64 per
+ * window: a device streaming through a region, which finds the range in
+ * the thread's most recently used one (a compare) 63 times in 64.
  * Addresses are drawn beforehand so the generator is not timed.
  */
 #include <errno.h>
@@ -25,6 +28,7 @@
 #define LOOKUP_PAGE 4096u
 #define LOOKUP_NR_ADDRS (1u << 16) /* one chunk: a pass over all of them */
 #define LOOKUP_MAX_CHUNKS 64u
+#define LOOKUP_STREAM_STEP 64u /* a cache line */
 
 struct lookup_ctx {
     struct bench_as b;
@@ -38,9 +42,13 @@ static void lookup_teardown(struct lookup_ctx *c)
     free(c->addrs);
 }
 
-static int lookup_setup(struct lookup_ctx *c, const struct bench_cfg *cfg, uint64_t n)
+/* Random addresses, or with @stream consecutive ones 64 bytes apart from a
+ * random start, wrapping at the end of the windows. */
+static int lookup_setup(struct lookup_ctx *c, const struct bench_cfg *cfg, uint64_t n,
+                        bool stream)
 {
     uint64_t rng = 0x9e3779b97f4a7c15ull ^ n;
+    uint64_t start = bench_rng_next(&rng) % (n * LOOKUP_PAGE);
 
     *c = (struct lookup_ctx){ .iters = bench_pick(cfg, 2000000, 100000) };
     c->addrs = malloc(LOOKUP_NR_ADDRS * sizeof(*c->addrs));
@@ -51,7 +59,9 @@ static int lookup_setup(struct lookup_ctx *c, const struct bench_cfg *cfg, uint6
         goto fail;
     }
     for (uint64_t i = 0; i < LOOKUP_NR_ADDRS; i++) {
-        c->addrs[i] = bench_rng_next(&rng) % (n * LOOKUP_PAGE);
+        uint64_t a = stream ? start + i * LOOKUP_STREAM_STEP : bench_rng_next(&rng);
+
+        c->addrs[i] = a % (n * LOOKUP_PAGE);
     }
     return 0;
 
@@ -154,11 +164,12 @@ static double read8_sample(void *opaque)
     return chunk_sample(opaque, read8_chunk, "gm_as_ld8() failed on RAM");
 }
 
-static double lookup_run(const struct bench_cfg *cfg, uint64_t n, bench_sample_fn fn)
+static double lookup_run(const struct bench_cfg *cfg, uint64_t n, bench_sample_fn fn,
+                         bool stream)
 {
     struct lookup_ctx c;
 
-    if (lookup_setup(&c, cfg, n) < 0) {
+    if (lookup_setup(&c, cfg, n, stream) < 0) {
         return NAN;
     }
     double v = bench_median_of(cfg, fn, &c);
@@ -168,15 +179,20 @@ static double lookup_run(const struct bench_cfg *cfg, uint64_t n, bench_sample_f
 
 double bench_lookup_ns(const struct bench_cfg *cfg, uint64_t nr_sections)
 {
-    return lookup_run(cfg, nr_sections, lookup_sample);
+    return lookup_run(cfg, nr_sections, lookup_sample, false);
+}
+
+double bench_lookup_stream_ns(const struct bench_cfg *cfg, uint64_t nr_sections)
+{
+    return lookup_run(cfg, nr_sections, lookup_sample, true);
 }
 
 double bench_lookup_ref_ns(const struct bench_cfg *cfg, uint64_t nr_sections)
 {
-    return lookup_run(cfg, nr_sections, lookup_ref_sample);
+    return lookup_run(cfg, nr_sections, lookup_ref_sample, false);
 }
 
 double bench_read8_ns(const struct bench_cfg *cfg, uint64_t nr_sections)
 {
-    return lookup_run(cfg, nr_sections, read8_sample);
+    return lookup_run(cfg, nr_sections, read8_sample, false);
 }

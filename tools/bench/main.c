@@ -71,6 +71,8 @@ static const struct metric metrics[] = {
     MEASURED("lookup_ns_16", "ns", bench_lookup_ns, 16, NO_GOAL),
     MEASURED("lookup_ns_1024", "ns", bench_lookup_ns, 1024, NO_GOAL),
     MEASURED("lookup_ns_65536", "ns", bench_lookup_ns, 65536, AT_MOST_TIMES(2, "lookup_ns_16")),
+    MEASURED("lookup_stream_ns_16", "ns", bench_lookup_stream_ns, 16, NO_GOAL),
+    MEASURED("lookup_stream_ns_65536", "ns", bench_lookup_stream_ns, 65536, NO_GOAL),
     MEASURED("lookup_ref_ns_16", "ns", bench_lookup_ref_ns, 16, NO_GOAL),
     MEASURED("lookup_ref_ns_65536", "ns", bench_lookup_ref_ns, 65536, NO_GOAL),
     MEASURED("read8_ns_16", "ns", bench_read8_ns, 16, NO_GOAL),
