@@ -42,6 +42,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "core/internal.h"
 
@@ -51,6 +52,7 @@
 #define DISPATCH_MIN_SHIFT 12u
 #define DISPATCH_LEAF_MAX 2u
 #define DISPATCH_MAX_RANGES GM_DISPATCH_MAX_RANGES
+#define DISPATCH_HUGE (2u << 20) /* a transparent huge page */
 
 typedef gm_dispatch_entry dispatch_entry;
 typedef gm_dispatch_node dispatch_node;
@@ -199,6 +201,27 @@ static void key_init(dispatch_key *k, const gm_flat_range *fr)
     }
 }
 
+/*
+ * Keys are line-aligned. An array of 2 MiB or more (32768 ranges) is
+ * aligned to 2 MiB and advised for transparent huge pages: random lookups
+ * over it otherwise miss the TLB on most keys (measured: lookup_ns_65536
+ * 15.5 -> 14 ns, docs/performance.md). Smaller views keep small pages, so
+ * a view never costs a huge page it does not fill.
+ */
+static dispatch_key *keys_alloc(unsigned int nr)
+{
+    size_t bytes = (size_t)nr * sizeof(dispatch_key);
+    dispatch_key *keys;
+
+    if (bytes < DISPATCH_HUGE)
+        return aligned_alloc(_Alignof(dispatch_key), bytes);
+    bytes = (bytes + DISPATCH_HUGE - 1) & ~(size_t)(DISPATCH_HUGE - 1);
+    keys = aligned_alloc(DISPATCH_HUGE, bytes);
+    if (keys)
+        madvise(keys, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+    return keys;
+}
+
 int gm_dispatch_build(gm_dispatch *d, const gm_flat_range *ranges, unsigned int nr)
 {
     *d = (gm_dispatch){ 0 };
@@ -206,7 +229,7 @@ int gm_dispatch_build(gm_dispatch *d, const gm_flat_range *ranges, unsigned int 
         return -ENOMEM;
     d->id = __atomic_fetch_add(&dispatch_next_id, 1, __ATOMIC_RELAXED);
     d->nr = nr;
-    d->keys = aligned_alloc(_Alignof(dispatch_key), (nr ? nr : 1) * sizeof(*d->keys));
+    d->keys = keys_alloc(nr ? nr : 1);
     if (!d->keys)
         goto fail;
     for (unsigned int i = 0; i < nr; i++)
