@@ -244,9 +244,9 @@ unsigned int gm_dispatch_next_index(const gm_flatview *fv, gm_addr addr);
  * only fail to match, never name a range of another view. Thread-local: a
  * miss writes the thread's own entry, so readers of one view on several
  * threads share no written cache line. One entry, at a fixed offset from
- * the thread pointer: measured, a table of a few entries indexed by id
- * cost a random-access load a third more than the entry saves a stream
- * (docs/performance.md).
+ * the thread pointer, the cheapest to check; a thread that uses two views
+ * in turn misses it, which costs what a lookup without it costs plus one
+ * store (docs/performance.md).
  */
 typedef struct gm_mru_slot {
     uint64_t id;
