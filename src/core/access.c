@@ -12,6 +12,11 @@
  * Every entry point runs inside an RCU read-side critical section and uses
  * one flat view from start to end, so a concurrent commit never shows an
  * access half of the old and half of the new topology.
+ *
+ * gm_as_read/write/rw first try the RAM fast path (gm_as_direct(),
+ * internal.h: all of the access in one directly accessible RAM range, done
+ * in a section of its own); only when it declines, having done nothing, do
+ * they take the loop above, in a new section on the then current view.
  */
 #include <inttypes.h>
 #include <string.h>

@@ -20,14 +20,15 @@
  * 6 * nr nodes in the worst case, typically far fewer. The trie is built once
  * per flat view (at commit) and never modified, so lookups are lock-free.
  *
- * The keys of every range (start, last, and what the RAM fast paths need:
- * gm_dispatch_key in internal.h) are copied into a compact array of 32-byte
- * entries, so a lookup ends by reading one of them; "last" is inclusive so a
- * range ending at 2^64 needs no 128-bit arithmetic here.
+ * Every range has a key (gm_dispatch_key in internal.h): its bounds, its
+ * section and what the RAM fast paths need, one 64-byte line, so a lookup
+ * ends by reading one line; "last" is inclusive so a range ending at 2^64
+ * needs no 128-bit arithmetic here. The walk itself is inline in
+ * internal.h (gm_dispatch_find()); this file builds and frees.
  *
- * Before the trie, gm_dispatch_find() (internal.h) tries the thread's most
- * recently used range of this dispatch: a device streaming through one
- * region pays a compare, not a walk. Why per thread and keyed by an id:
+ * Before the trie, gm_dispatch_find() tries the thread's most recently used
+ * range: a device streaming through one region pays a compare, not a walk.
+ * Why per thread and keyed by an id:
  * - the entry must never name a range of another flat view. A flat view
  *   is replaced under RCU and freed later, and its memory may be reused for
  *   the next one; so entries are keyed by @id, drawn from a process-wide
@@ -36,9 +37,10 @@
  * - the entry must cost nothing to share. QEMU keeps one per address space
  *   and rewrites it on every miss; with queue threads streaming through
  *   different regions of one view, that line would bounce between cores on
- *   every access. A thread's own entries are written by it alone.
- * A few slots (indexed by id) let one thread alternate between views (an
- * IOMMU's address space and the one it translates into) without evicting.
+ *   every access. A thread's own entry is written by it alone.
+ * One entry per thread: a thread alternating between two views (an IOMMU's
+ * address space and the one it translates into) misses it, at the cost of
+ * a walk and one store.
  */
 #include <errno.h>
 #include <stdlib.h>

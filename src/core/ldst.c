@@ -10,6 +10,10 @@
  * a hole) is split like gm_as_rw().
  * Values are converted from/to the requested byte order here; the bytes in
  * between are in memory order (an I/O register's bytes in its own order).
+ *
+ * Each accessor inlines the RAM fast path (gm_as_direct(), internal.h) with
+ * its size as a constant: an aligned load is one host load and a swap. The
+ * general path below is a tail call that takes its own RCU section.
  */
 #include <endian.h>
 #include <string.h>
