@@ -264,8 +264,7 @@ const gm_dispatch_key *gm_dispatch_search_run(const gm_dispatch *d, unsigned int
  * The key of the range containing @addr, or NULL: first the thread's most
  * recently used range of @d, a compare; then the trie, which makes the key
  * found the most recently used one. Inline, trie walk included: a miss
- * calls nothing, so the RAM fast paths built on it call nothing either and
- * save no registers (docs/performance.md).
+ * makes no call (docs/performance.md).
  */
 static inline const gm_dispatch_key *gm_dispatch_find(const gm_dispatch *d, gm_addr addr)
 {
@@ -492,7 +491,7 @@ static inline bool gm_view_direct_rcu(const gm_flatview *fv, gm_addr addr, void 
  * take its general path (which takes its own section and flat view; an
  * access still sees one view). Always inlined, so that a constant @len (the
  * ld/st family) makes the copy a single move; the general path is a
- * separate call after the section, so the fast path saves no registers.
+ * separate call after the section, so the caller can make it a tail call.
  */
 static inline __attribute__((always_inline)) bool gm_as_direct(gm_as *as, gm_addr addr,
                                                                void *buf, uint64_t len,
