@@ -18,6 +18,9 @@
 #   test_atomic    tests/unit/test_atomic.c for each access path: relaxed
 #                  atomics on both sides, so any plain access of the word
 #                  by the library is a reported race
+#   test_mru       tests/unit/test_mru.c: readers streaming through regions
+#                  (dispatch's most recently used range) while a writer
+#                  rotates the region behind one address, 20000 commits
 #   fuzz_vhost     tests/fuzz/fuzz_vhost.c over its committed corpus, one
 #                  process per input running it five times: the vhost-user
 #                  message thread against the queue threads it starts
@@ -64,6 +67,7 @@ build test_mapcache tests/mapcache/test_mapcache.c
 build test_gnttab tests/xen/test_gnttab.c
 build test_vring_fds tests/vhost/test_vring_fds.c tests/xenfe/vu_client.c -Itests/xenfe
 build test_atomic tests/unit/test_atomic.c
+build test_mru tests/unit/test_mru.c -Isrc
 build fuzz_vhost tests/fuzz/fuzz_vhost.c tests/tsan/replay_main.c
 
 export TSAN_OPTIONS="halt_on_error=1 history_size=4 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/tsan.supp"
@@ -102,6 +106,8 @@ for path in as cache cache-log mapped mapcache iommu; do
     echo "== test_atomic $path"
     run "test_atomic $path" "$out/test_atomic-$path.log" "$out/test_atomic" "$path"
 done
+echo "== test_mru"
+run test_mru "$out/test_mru.log" "$out/test_mru" 20000
 echo "== fuzz_vhost corpus"
 vhost_failed=0 n=0
 for f in tests/fuzz/corpus/fuzz_vhost/*; do

@@ -3,7 +3,7 @@
  * DOC: caches of hot guest structures (QEMU's MemoryRegionCache)
  *
  * A gm_cache pins the translation of one guest range (a virtqueue ring) so
- * that later accesses skip the lookup: for RAM a load is a bounds check and a
+ * that later accesses skip the lookup: for RAM a load is one compare and a
  * host load. Accesses take offsets relative to the start of the cache.
  *
  * Staleness contract: a cache is NOT refreshed by topology changes. It keeps
@@ -38,6 +38,9 @@ extern "C" {
  * struct gm_cache - a cached translation; fields are private.
  * @ptr: host pointer when the range is directly accessible RAM, else NULL
  * @len: bytes covered
+ * @fast_end: the inline fast paths' bounds, so that they test no pointer:
+ *            an access of 2^i bytes at an offset below @fast_end[i] lies
+ *            inside the cache and goes through @ptr (all 0 when @ptr is NULL)
  * @dirty_mask: region's dirty-log mask (non-zero: stores must mark dirty)
  * @section: the section found at init (holds the region reference)
  * @as: the address space
@@ -50,6 +53,7 @@ extern "C" {
 typedef struct gm_cache {
     uint8_t *ptr;
     uint64_t len;
+    uint64_t fast_end[4];
     const uint8_t *dirty_mask;
     gm_section section;
     gm_as *as;
@@ -94,7 +98,7 @@ GM_EXPORT void gm_cache_destroy(gm_cache *cache);
  * gm_cache_read_slow() - out-of-line part of gm_cache_read(); do not call directly.
  * @cache: the cache
  * @off: offset in the cache
- * @buf: destination
+ * @buf: destination, every byte written (zeros where nothing was read)
  * @len: bytes
  * Return: gm_result.
  */
@@ -122,7 +126,10 @@ GM_EXPORT void gm_cache_invalidate(gm_cache *cache, gm_addr off, uint64_t len);
 
 static inline bool gm_cache_fast_(const gm_cache *cache, gm_addr off, uint64_t len)
 {
-    return cache->ptr && len <= cache->len && off <= cache->len - len;
+    /* An ld/st (a constant 1, 2, 4 or 8 once inlined): one compare. */
+    if (__builtin_constant_p(len) && (len == 1 || len == 2 || len == 4 || len == 8))
+        return off < cache->fast_end[len == 1 ? 0 : len == 2 ? 1 : len == 4 ? 2 : 3];
+    return len <= cache->fast_end[0] && off <= cache->fast_end[0] - len;
 }
 
 /**
@@ -156,7 +163,7 @@ static inline void *gm_cache_host_ptr(const gm_cache *cache, gm_addr off, uint64
  */
 static inline gm_result gm_cache_read(gm_cache *cache, gm_addr off, void *buf, uint64_t len)
 {
-    if (gm_cache_fast_(cache, off, len)) {
+    if (__builtin_expect(gm_cache_fast_(cache, off, len), 1)) {
         gm_host_read(buf, cache->ptr + off, len);
         return GM_OK;
     }
@@ -175,8 +182,9 @@ static inline gm_result gm_cache_read(gm_cache *cache, gm_addr off, void *buf, u
 static inline gm_result gm_cache_write(gm_cache *cache, gm_addr off, const void *buf,
                                        uint64_t len)
 {
-    if (gm_cache_fast_(cache, off, len) && cache->ptr_writable &&
-        !__atomic_load_n(cache->dirty_mask, __ATOMIC_RELAXED)) {
+    if (__builtin_expect(gm_cache_fast_(cache, off, len) && cache->ptr_writable &&
+                             !__atomic_load_n(cache->dirty_mask, __ATOMIC_RELAXED),
+                         1)) {
         gm_host_write(cache->ptr + off, buf, len);
         return GM_OK;
     }
@@ -213,7 +221,7 @@ static inline gm_result gm_cache_ld8(gm_cache *c, gm_addr off, uint8_t *val)
 
 static inline gm_result gm_cache_ld16_le(gm_cache *c, gm_addr off, uint16_t *val)
 {
-    uint16_t v = 0;
+    uint16_t v;
     gm_result r = gm_cache_read(c, off, &v, 2);
     *val = GM_CPU_TO_LE16_(v);
     return r;
@@ -221,7 +229,7 @@ static inline gm_result gm_cache_ld16_le(gm_cache *c, gm_addr off, uint16_t *val
 
 static inline gm_result gm_cache_ld16_be(gm_cache *c, gm_addr off, uint16_t *val)
 {
-    uint16_t v = 0;
+    uint16_t v;
     gm_result r = gm_cache_read(c, off, &v, 2);
     *val = GM_CPU_TO_BE16_(v);
     return r;
@@ -229,7 +237,7 @@ static inline gm_result gm_cache_ld16_be(gm_cache *c, gm_addr off, uint16_t *val
 
 static inline gm_result gm_cache_ld32_le(gm_cache *c, gm_addr off, uint32_t *val)
 {
-    uint32_t v = 0;
+    uint32_t v;
     gm_result r = gm_cache_read(c, off, &v, 4);
     *val = GM_CPU_TO_LE32_(v);
     return r;
@@ -237,7 +245,7 @@ static inline gm_result gm_cache_ld32_le(gm_cache *c, gm_addr off, uint32_t *val
 
 static inline gm_result gm_cache_ld32_be(gm_cache *c, gm_addr off, uint32_t *val)
 {
-    uint32_t v = 0;
+    uint32_t v;
     gm_result r = gm_cache_read(c, off, &v, 4);
     *val = GM_CPU_TO_BE32_(v);
     return r;
@@ -245,7 +253,7 @@ static inline gm_result gm_cache_ld32_be(gm_cache *c, gm_addr off, uint32_t *val
 
 static inline gm_result gm_cache_ld64_le(gm_cache *c, gm_addr off, uint64_t *val)
 {
-    uint64_t v = 0;
+    uint64_t v;
     gm_result r = gm_cache_read(c, off, &v, 8);
     *val = GM_CPU_TO_LE64_(v);
     return r;
@@ -253,7 +261,7 @@ static inline gm_result gm_cache_ld64_le(gm_cache *c, gm_addr off, uint64_t *val
 
 static inline gm_result gm_cache_ld64_be(gm_cache *c, gm_addr off, uint64_t *val)
 {
-    uint64_t v = 0;
+    uint64_t v;
     gm_result r = gm_cache_read(c, off, &v, 8);
     *val = GM_CPU_TO_BE64_(v);
     return r;

@@ -12,6 +12,11 @@
  * Every entry point runs inside an RCU read-side critical section and uses
  * one flat view from start to end, so a concurrent commit never shows an
  * access half of the old and half of the new topology.
+ *
+ * gm_as_read/write/rw first try the RAM fast path (gm_as_direct(),
+ * internal.h: all of the access in one directly accessible RAM range, done
+ * in a section of its own); only when it declines, having done nothing, do
+ * they take the loop above, in a new section on the then current view.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -155,8 +160,9 @@ gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs
     return r;
 }
 
-gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len,
-                   bool is_write)
+/* The general path of gm_as_rw(): everything but directly accessible RAM. */
+static gm_result as_rw_general(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *buf,
+                               uint64_t len, bool is_write)
 {
     gm_result r;
 
@@ -166,15 +172,29 @@ gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t 
     return r;
 }
 
+static inline __attribute__((always_inline)) gm_result
+as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *buf, uint64_t len, bool is_write)
+{
+    if (gm_as_direct(as, addr, buf, len, is_write))
+        return GM_OK;
+    return as_rw_general(as, addr, attrs, buf, len, is_write);
+}
+
+gm_result gm_as_rw(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len,
+                   bool is_write)
+{
+    return as_rw(as, addr, attrs, buf, len, is_write);
+}
+
 gm_result gm_as_read(gm_as *as, gm_addr addr, gm_attrs attrs, void *buf, uint64_t len)
 {
-    return gm_as_rw(as, addr, attrs, buf, len, false);
+    return as_rw(as, addr, attrs, buf, len, false);
 }
 
 gm_result gm_as_write(gm_as *as, gm_addr addr, gm_attrs attrs, const void *buf, uint64_t len)
 {
     /* The write path never stores into @buf. */
-    return gm_as_rw(as, addr, attrs, (void *)buf, len, true);
+    return as_rw(as, addr, attrs, (void *)buf, len, true);
 }
 
 gm_result gm_as_fill(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t c, uint64_t len)
@@ -276,16 +296,14 @@ bool gm_as_access_valid(gm_as *as, gm_addr addr, uint64_t len, bool is_write, gm
 
 bool gm_as_lookup(gm_as *as, gm_addr addr, gm_section *section)
 {
-    const gm_flat_range *fr;
+    bool found;
 
     rcu_read_lock();
-    fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
-    if (fr) {
-        gm_section_from_range(section, fr);
-        gm_region_ref(fr->mr);
-    }
+    found = gm_as_lookup_rcu(as, addr, section);
+    if (found)
+        gm_region_ref(section->mr);
     rcu_read_unlock();
-    return fr != NULL;
+    return found;
 }
 
 void gm_rcu_read_lock(void)
@@ -300,11 +318,11 @@ void gm_rcu_read_unlock(void)
 
 bool gm_as_lookup_rcu(gm_as *as, gm_addr addr, gm_section *section)
 {
-    const gm_flat_range *fr = gm_dispatch_lookup(gm_as_view_rcu(as), addr);
+    const gm_dispatch_key *k = gm_dispatch_find(&gm_as_view_rcu(as)->dispatch, addr);
 
-    if (fr)
-        gm_section_from_range(section, fr);
-    return fr != NULL;
+    if (k)
+        *section = k->section;
+    return k != NULL;
 }
 
 int gm_as_for_each_section(gm_as *as, gm_section_fn fn, void *opaque)

@@ -128,6 +128,11 @@ int64_t gm_cache_init(gm_cache *cache, gm_as *as, gm_addr addr, uint64_t len, bo
     rcu_read_lock();
     ret = cache_init_rcu(cache, as, addr, len, is_write, 0);
     rcu_read_unlock();
+    for (unsigned int i = 0; i < 4 && ret > 0 && cache->ptr; i++) {
+        uint64_t n = 1u << i;
+
+        cache->fast_end[i] = cache->len >= n ? cache->len - n + 1 : 0;
+    }
     return ret;
 }
 
@@ -179,6 +184,9 @@ gm_result gm_cache_read_slow(gm_cache *cache, gm_addr off, void *buf, uint64_t l
         gm_host_read(buf, cache->ptr + off, len);
         return GM_OK;
     }
+    /* Every byte of @buf is written whatever the device does: the inline
+     * loads in cache.h return their value unconditionally. */
+    memset(buf, 0, len);
     return cache_device_access(cache, off, buf, len, false);
 }
 

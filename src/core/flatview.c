@@ -60,6 +60,7 @@ typedef struct render_ctx {
     alias_visit path[GM_MAX_NESTING + 1]; /* aliases being followed, outermost first */
     unsigned int path_len;
     unsigned int alias_hops;
+    bool hops_logged;
     bool failed;
 } render_ctx;
 
@@ -178,13 +179,20 @@ static bool alias_follow_begin(render_ctx *ctx, const gm_region *alias, gm_i128 
             v->clip.size == clip.size)
             return false;
     }
-    if (ctx->alias_hops >= GM_RENDER_MAX_ALIAS_HOPS || ctx->path_len > GM_MAX_NESTING)
+    if (ctx->path_len > GM_MAX_NESTING)
         return false;
-    if (++ctx->alias_hops == GM_RENDER_MAX_ALIAS_HOPS)
-        gm_log(ctx->fv->sys, GM_LOG_GUEST_ERROR,
-               "flat view of '%s': more than %u alias hops (aliases showing their own "
-               "ancestors); further aliases are not followed",
-               ctx->root_name, GM_RENDER_MAX_ALIAS_HOPS);
+    if (ctx->alias_hops == GM_RENDER_MAX_ALIAS_HOPS) {
+        /* Said once, at the first alias not followed: a view with exactly
+         * the budget's worth of aliases renders whole and says nothing. */
+        if (!ctx->hops_logged)
+            gm_log(ctx->fv->sys, GM_LOG_GUEST_ERROR,
+                   "flat view of '%s': more than %u alias hops (aliases showing their own "
+                   "ancestors); further aliases are not followed",
+                   ctx->root_name, GM_RENDER_MAX_ALIAS_HOPS);
+        ctx->hops_logged = true;
+        return false;
+    }
+    ctx->alias_hops++;
     ctx->path[ctx->path_len++] = (alias_visit){ alias, base, clip };
     return true;
 }
@@ -290,7 +298,7 @@ static void flatview_free(gm_flatview *fv)
     for (unsigned int i = 0; i < fv->nr; i++)
         gm_region_unref(fv->ranges[i].mr);
     gm_region_unref(fv->root);
-    gm_dispatch_free(fv->dispatch);
+    gm_dispatch_destroy(&fv->dispatch);
     free(fv->ranges);
     free(fv);
 }
@@ -315,8 +323,7 @@ gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root)
     for (unsigned int i = 0; i < fv->nr; i++)
         gm_region_ref(fv->ranges[i].mr);
     fv->root = root ? gm_region_ref(root) : NULL;
-    fv->dispatch = ctx.failed ? NULL : gm_dispatch_build(fv->ranges, fv->nr);
-    if (!fv->dispatch) {
+    if (ctx.failed || gm_dispatch_build(&fv->dispatch, fv->ranges, fv->nr) < 0) {
         flatview_free(fv);
         return NULL;
     }
@@ -348,16 +355,4 @@ bool gm_flat_range_equal(const gm_flat_range *a, const gm_flat_range *b)
     return a->mr == b->mr && a->start == b->start && a->size == b->size &&
            a->offset_in_region == b->offset_in_region && a->romd_mode == b->romd_mode &&
            a->readonly == b->readonly && a->nonvolatile == b->nonvolatile;
-}
-
-void gm_section_from_range(gm_section *s, const gm_flat_range *fr)
-{
-    s->mr = fr->mr;
-    s->offset_within_region = fr->offset_in_region;
-    s->offset_within_address_space = (gm_addr)fr->start;
-    s->size = fr->size >= GM_2_64 ? GM_SIZE_2_64 : (uint64_t)fr->size;
-    s->readonly = fr->readonly;
-    s->nonvolatile = fr->nonvolatile;
-    s->romd_mode = fr->romd_mode;
-    s->dirty_log_mask = fr->dirty_log_mask;
 }

@@ -138,7 +138,63 @@ typedef struct gm_flat_range {
     bool nonvolatile;
 } gm_flat_range;
 
-typedef struct gm_dispatch gm_dispatch;
+/*
+ * What a lookup reads of flat range i: its bounds, the section that
+ * gm_as_lookup_rcu() returns, and what the RAM fast paths need, in one
+ * 64-byte, line-aligned entry, so a lookup that ends in a range touches one
+ * cache line of it. @host_bias and @direct are fixed at render time from the
+ * range, exactly as gm_range_is_direct() decides.
+ */
+#define GM_KEY_DIRECT_READ 1u   /* reads may copy from host memory */
+#define GM_KEY_DIRECT_WRITE 2u  /* writes may copy to host memory (and mark dirty) */
+
+typedef struct gm_dispatch_key {
+    gm_section section;           /* its offset_within_address_space is the start */
+    gm_addr last;                 /* inclusive: a range may end at 2^64 */
+    uintptr_t host_bias;          /* direct: host address = host_bias + addr */
+    unsigned int direct;          /* GM_KEY_DIRECT_* */
+} __attribute__((aligned(64))) gm_dispatch_key;
+
+static inline gm_addr gm_key_start(const gm_dispatch_key *k)
+{
+    return k->section.offset_within_address_space;
+}
+
+/* @addr lies in @k's range. */
+static inline bool gm_key_contains(const gm_dispatch_key *k, gm_addr addr)
+{
+    return addr - gm_key_start(k) <= k->last - gm_key_start(k);
+}
+
+#define GM_DISPATCH_BITS 9u
+#define GM_DISPATCH_SLOTS (1u << GM_DISPATCH_BITS)
+#define GM_DISPATCH_MAX_RANGES 0x7fffffffu
+
+/* A trie slot: a node pointer (bit 0 clear) or a leaf naming the run of
+ * ranges that meet the slot: first << 32 | count << 1 | 1. */
+typedef uint64_t gm_dispatch_entry;
+
+/* A trie node (dispatch.c) covers [prefix, prefix + 2^(shift + 9)); slot i
+ * covers 2^shift bytes from prefix + i * 2^shift. Addresses outside the
+ * node (possible only below a compressed chain) have no range. */
+typedef struct gm_dispatch_node {
+    gm_addr prefix;
+    gm_addr prefix_mask;
+    unsigned int shift;
+    gm_dispatch_entry slot[GM_DISPATCH_SLOTS];
+} gm_dispatch_node;
+
+/* The lookup structure of one flat view (dispatch.c), built with it and
+ * never changed: readers need no lock. */
+typedef struct gm_dispatch {
+    uint64_t id;                  /* unique for the process's lifetime, never 0 */
+    unsigned int nr;
+    gm_dispatch_key *keys;        /* one per range, same index */
+    gm_dispatch_node *root;
+    gm_dispatch_node **nodes;     /* every node, for freeing */
+    size_t nnodes;
+    size_t capnodes;
+} gm_dispatch;
 
 typedef struct gm_flatview {
     struct rcu_head rcu;
@@ -148,7 +204,7 @@ typedef struct gm_flatview {
     unsigned int nr;
     unsigned int cap;
     gm_flat_range *ranges;
-    gm_dispatch *dispatch;
+    gm_dispatch dispatch;
 } gm_flatview;
 
 gm_flatview *gm_flatview_render_locked(gm_system *sys, gm_region *root);
@@ -160,16 +216,94 @@ static inline gm_addr gm_flat_range_last(const gm_flat_range *fr)
 {
     return (gm_addr)(fr->start + fr->size - 1);
 }
-void gm_section_from_range(gm_section *s, const gm_flat_range *fr);
+static inline void gm_section_from_range(gm_section *s, const gm_flat_range *fr)
+{
+    s->mr = fr->mr;
+    s->offset_within_region = fr->offset_in_region;
+    s->offset_within_address_space = (gm_addr)fr->start;
+    s->size = fr->size >= GM_2_64 ? GM_SIZE_2_64 : (uint64_t)fr->size;
+    s->readonly = fr->readonly;
+    s->nonvolatile = fr->nonvolatile;
+    s->romd_mode = fr->romd_mode;
+    s->dirty_log_mask = fr->dirty_log_mask;
+}
 
 /* ---- dispatch --------------------------------------------------------- */
 
-gm_dispatch *gm_dispatch_build(const gm_flat_range *ranges, unsigned int nr);
-void gm_dispatch_free(gm_dispatch *d);
-/* The range containing @addr, or NULL. */
-const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr);
+/* Build @d over @ranges (sorted, disjoint); 0 or -ENOMEM. */
+int gm_dispatch_build(gm_dispatch *d, const gm_flat_range *ranges, unsigned int nr);
+void gm_dispatch_destroy(gm_dispatch *d);
 /* Index of the first range starting above @addr (nr if none). */
 unsigned int gm_dispatch_next_index(const gm_flatview *fv, gm_addr addr);
+
+/*
+ * The most recently used range, per thread (QEMU keeps one per address
+ * space, mru_section): the dispatch id and key of the last range the
+ * thread found. It names a range only of the dispatch whose id it holds;
+ * ids are never reused, so an entry left over from a freed flat view can
+ * only fail to match, never name a range of another view. Thread-local: a
+ * miss writes the thread's own entry, so readers of one view on several
+ * threads share no written cache line. One entry, at a fixed offset from
+ * the thread pointer, the cheapest to check; a thread that uses two views
+ * in turn misses it, which costs what a lookup without it costs plus one
+ * store (docs/performance.md).
+ */
+typedef struct gm_mru_slot {
+    uint64_t id;
+    const struct gm_dispatch_key *key;  /* in the keys of dispatch @id */
+} gm_mru_slot;
+
+extern __thread gm_mru_slot gm_dispatch_mru_ __attribute__((tls_model("initial-exec")));
+
+/* The key of the range of the run [first, first + count) that may contain
+ * @addr: a binary search, for the slots of 4 KiB that meet several ranges. */
+const gm_dispatch_key *gm_dispatch_search_run(const gm_dispatch *d, unsigned int first,
+                                              unsigned int count, gm_addr addr);
+
+/*
+ * The key of the range containing @addr, or NULL: first the thread's most
+ * recently used range of @d, a compare; then the trie, which makes the key
+ * found the most recently used one. Inline, trie walk included: a miss
+ * makes no call (docs/performance.md).
+ */
+static inline const gm_dispatch_key *gm_dispatch_find(const gm_dispatch *d, gm_addr addr)
+{
+    gm_mru_slot *slot = &gm_dispatch_mru_;
+    const gm_dispatch_node *n = d->root;
+    const gm_dispatch_key *k = slot->key;
+    unsigned int first, count;
+    gm_dispatch_entry e;
+
+    /* @k is looked at only when the id says it is one of @d's keys. */
+    if (slot->id == d->id && gm_key_contains(k, addr))
+        return k;
+    for (;;) {
+        if ((addr & n->prefix_mask) != n->prefix)
+            return NULL;
+        e = n->slot[(addr >> n->shift) & (GM_DISPATCH_SLOTS - 1)];
+        if (e & 1)
+            break;
+        n = (const gm_dispatch_node *)(uintptr_t)e;
+    }
+    first = (unsigned int)(e >> 32);
+    count = (unsigned int)(e >> 1) & GM_DISPATCH_MAX_RANGES;
+    if (!count)
+        return NULL;
+    k = count == 1 ? &d->keys[first] : gm_dispatch_search_run(d, first, count, addr);
+    if (!gm_key_contains(k, addr))
+        return NULL;
+    *slot = (gm_mru_slot){ d->id, k };
+    return k;
+}
+
+/* The range containing @addr, or NULL. */
+static inline const gm_flat_range *gm_dispatch_lookup(const gm_flatview *fv, gm_addr addr)
+{
+    const gm_dispatch_key *k = gm_dispatch_find(&fv->dispatch, addr);
+
+    return k ? &fv->ranges[k - fv->dispatch.keys] : NULL;
+}
+
 
 /* ---- address spaces --------------------------------------------------- */
 
@@ -313,6 +447,63 @@ gm_result gm_flatview_rw_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint
 gm_result gm_flatview_rw_depth_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs, uint8_t *buf,
                                    uint64_t len, bool is_write, int depth);
 void gm_mark_dirty(gm_region *mr, gm_addr xlat, uint64_t len);
+
+/*
+ * The RAM fast path of gm_as_rw() and of the ld/st family. If all of
+ * [@addr, @addr + @len) lies in one range whose memory may be copied in this
+ * direction, copy it (one host access for an aligned 1/2/4/8-byte piece,
+ * guestmem/hostmem.h), mark written bytes dirty, and return true; otherwise
+ * touch nothing and return false, and the caller takes its general path.
+ * What it costs on top of the copy, measured (docs/performance.md): the
+ * lookup (a compare on an MRU hit), one flag test, one bounds compare and,
+ * for a write, one load of the region's live dirty-log mask. The mask is
+ * read after the store and not taken from the flat view: logging may start
+ * before the view that says so is published, and a write must not slip
+ * through that window unmarked.
+ * Context: inside an RCU read-side section that keeps @fv.
+ */
+static inline bool gm_view_direct_rcu(const gm_flatview *fv, gm_addr addr, void *buf,
+                                      uint64_t len, bool is_write)
+{
+    const gm_dispatch_key *k = gm_dispatch_find(&fv->dispatch, addr);
+    unsigned int need = is_write ? GM_KEY_DIRECT_WRITE : GM_KEY_DIRECT_READ;
+    uint8_t *host;
+    gm_region *mr;
+
+    /* len - 1 wraps for len == 0, which the general path handles. */
+    if (!k || !(k->direct & need) || len - 1 > k->last - addr)
+        return false;
+    host = (uint8_t *)(k->host_bias + addr);
+    if (!is_write) {
+        gm_host_read(buf, host, len);
+        return true;
+    }
+    gm_host_write(host, buf, len);
+    mr = k->section.mr;
+    if (__atomic_load_n(&mr->dirty_log_mask, __ATOMIC_ACQUIRE))
+        gm_mark_dirty(mr, (gm_addr)(host - mr->ram), len);
+    return true;
+}
+
+/*
+ * The RAM fast path of one access through @as, in an RCU read-side section
+ * of its own: true if done, false if nothing was done and the caller must
+ * take its general path (which takes its own section and flat view; an
+ * access still sees one view). Always inlined, so that a constant @len (the
+ * ld/st family) makes the copy a single move; the general path is a
+ * separate call after the section, so the caller can make it a tail call.
+ */
+static inline __attribute__((always_inline)) bool gm_as_direct(gm_as *as, gm_addr addr,
+                                                               void *buf, uint64_t len,
+                                                               bool is_write)
+{
+    bool done;
+
+    rcu_read_lock();
+    done = gm_view_direct_rcu(gm_as_view_rcu(as), addr, buf, len, is_write);
+    rcu_read_unlock();
+    return __builtin_expect(done, 1);
+}
 
 /* ---- dirty tracking --------------------------------------------------- */
 

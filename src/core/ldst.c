@@ -10,7 +10,14 @@
  * a hole) is split like gm_as_rw().
  * Values are converted from/to the requested byte order here; the bytes in
  * between are in memory order (an I/O register's bytes in its own order).
+ *
+ * Each accessor inlines the RAM fast path (gm_as_direct(), internal.h) with
+ * its size as a constant: an aligned load is one host load and a swap. The
+ * general path below is a tail call that takes its own RCU section.
  */
+#include <endian.h>
+#include <string.h>
+
 #include "core/internal.h"
 
 static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs attrs,
@@ -56,8 +63,54 @@ static gm_result view_access_sized_rcu(gm_flatview *fv, gm_addr addr, gm_attrs a
     return gm_flatview_rw_depth_rcu(fv, addr, attrs, bytes, size, is_write, depth);
 }
 
-static gm_result as_access_sized(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
-                                 unsigned int size, bool is_write)
+/* The value of the @size bytes at @b in byte order @big. Fixed-size copies
+ * and swaps: with constant arguments, one load (and a bswap). */
+static inline uint64_t bytes_to_value(const uint8_t *b, unsigned int size, bool big)
+{
+    uint64_t v64;
+    uint32_t v32;
+    uint16_t v16;
+
+    switch (size) {
+    case 8:
+        memcpy(&v64, b, 8);
+        return big ? be64toh(v64) : le64toh(v64);
+    case 4:
+        memcpy(&v32, b, 4);
+        return big ? be32toh(v32) : le32toh(v32);
+    case 2:
+        memcpy(&v16, b, 2);
+        return big ? be16toh(v16) : le16toh(v16);
+    default:
+        return b[0];
+    }
+}
+
+/* The @size bytes of @v in byte order @big, into @b (the inverse). */
+static inline void value_to_bytes(uint64_t v, uint8_t *b, unsigned int size, bool big)
+{
+    uint64_t v64 = big ? htobe64(v) : htole64(v);
+    uint32_t v32 = big ? htobe32((uint32_t)v) : htole32((uint32_t)v);
+    uint16_t v16 = big ? htobe16((uint16_t)v) : htole16((uint16_t)v);
+
+    switch (size) {
+    case 8:
+        memcpy(b, &v64, 8);
+        break;
+    case 4:
+        memcpy(b, &v32, 4);
+        break;
+    case 2:
+        memcpy(b, &v16, 2);
+        break;
+    default:
+        b[0] = (uint8_t)v;
+    }
+}
+
+/* The general path of a load or store of @size bytes in memory order. */
+static gm_result as_sized_general(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *bytes,
+                                  unsigned int size, bool is_write)
 {
     gm_result r;
 
@@ -67,83 +120,92 @@ static gm_result as_access_sized(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_
     return r;
 }
 
-static uint64_t bytes_to_value(const uint8_t *b, unsigned int size, bool big)
+/* Store @v into the caller's @size-byte variable @val. */
+static inline void value_out(void *val, uint64_t v, unsigned int size)
 {
-    uint64_t v = 0;
-
-    for (unsigned int i = 0; i < size; i++)
-        v |= (uint64_t)b[i] << (8 * (big ? size - 1 - i : i));
-    return v;
+    switch (size) {
+    case 8:
+        *(uint64_t *)val = v;
+        break;
+    case 4:
+        *(uint32_t *)val = (uint32_t)v;
+        break;
+    case 2:
+        *(uint16_t *)val = (uint16_t)v;
+        break;
+    default:
+        *(uint8_t *)val = (uint8_t)v;
+    }
 }
 
-static void value_to_bytes(uint64_t v, uint8_t *b, unsigned int size, bool big)
-{
-    for (unsigned int i = 0; i < size; i++)
-        b[i] = (uint8_t)(v >> (8 * (big ? size - 1 - i : i)));
-}
-
-static gm_result load(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big,
-                      uint64_t *val)
+static gm_result load_general(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size,
+                              bool big, void *val)
 {
     uint8_t b[8];
-    gm_result r = as_access_sized(as, addr, attrs, b, size, false);
+    gm_result r = as_sized_general(as, addr, attrs, b, size, false);
 
-    *val = bytes_to_value(b, size, big);
+    value_out(val, bytes_to_value(b, size, big), size);
     return r;
 }
 
-static gm_result store(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big,
-                       uint64_t val)
+static gm_result store_general(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size,
+                               bool big, uint64_t val)
 {
     uint8_t b[8];
 
     value_to_bytes(val, b, size, big);
-    return as_access_sized(as, addr, attrs, b, size, true);
+    return as_sized_general(as, addr, attrs, b, size, true);
+}
+
+/* Inlined into each accessor, so @size and @big are constants there: the
+ * RAM fast path becomes one host load and the byte order one swap; the
+ * general path is a tail call. @val is the caller's @size-byte variable. */
+static inline __attribute__((always_inline)) gm_result
+load(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, void *val)
+{
+    uint8_t b[8];
+
+    if (gm_as_direct(as, addr, b, size, false)) {
+        value_out(val, bytes_to_value(b, size, big), size);
+        return GM_OK;
+    }
+    return load_general(as, addr, attrs, size, big, val);
+}
+
+static inline __attribute__((always_inline)) gm_result
+store(gm_as *as, gm_addr addr, gm_attrs attrs, unsigned int size, bool big, uint64_t val)
+{
+    uint8_t b[8];
+
+    value_to_bytes(val, b, size, big);
+    if (gm_as_direct(as, addr, b, size, true))
+        return GM_OK;
+    return store_general(as, addr, attrs, size, big, val);
 }
 
 gm_result gm_as_ld8(gm_as *as, gm_addr addr, gm_attrs attrs, uint8_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 1, false, &v);
-
-    *val = (uint8_t)v;
-    return r;
+    return load(as, addr, attrs, 1, false, val);
 }
 
 gm_result gm_as_ld16_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint16_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 2, false, &v);
-
-    *val = (uint16_t)v;
-    return r;
+    return load(as, addr, attrs, 2, false, val);
 }
 
 gm_result gm_as_ld16_be(gm_as *as, gm_addr addr, gm_attrs attrs, uint16_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 2, true, &v);
-
-    *val = (uint16_t)v;
-    return r;
+    return load(as, addr, attrs, 2, true, val);
 }
 
 gm_result gm_as_ld32_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint32_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 4, false, &v);
-
-    *val = (uint32_t)v;
-    return r;
+    return load(as, addr, attrs, 4, false, val);
 }
 
 gm_result gm_as_ld32_be(gm_as *as, gm_addr addr, gm_attrs attrs, uint32_t *val)
 {
-    uint64_t v;
-    gm_result r = load(as, addr, attrs, 4, true, &v);
-
-    *val = (uint32_t)v;
-    return r;
+    return load(as, addr, attrs, 4, true, val);
 }
 
 gm_result gm_as_ld64_le(gm_as *as, gm_addr addr, gm_attrs attrs, uint64_t *val)

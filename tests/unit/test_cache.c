@@ -168,6 +168,72 @@ static void test_out_of_range(void)
     fixture_fini(&f);
 }
 
+/* gm_cache_ld*() of a constant size against every cache length up to 9 and
+ * every offset around the end (cache.h's one-compare bounds). */
+static gm_result ld_sized(gm_cache *c, gm_addr off, unsigned int size, uint64_t *v)
+{
+    uint8_t b8;
+    uint16_t b16;
+    uint32_t b32;
+    gm_result r;
+
+    switch (size) {
+    case 1:
+        r = gm_cache_ld8(c, off, &b8);
+        *v = b8;
+        return r;
+    case 2:
+        r = gm_cache_ld16_le(c, off, &b16);
+        *v = b16;
+        return r;
+    case 4:
+        r = gm_cache_ld32_le(c, off, &b32);
+        *v = b32;
+        return r;
+    default:
+        return gm_cache_ld64_le(c, off, v);
+    }
+}
+
+static void test_fast_bounds_every_size(void)
+{
+    static const gm_addr far[] = { UINT64_MAX, UINT64_MAX - 3, UINT64_MAX - 7, 1ull << 63 };
+    fixture f;
+    gm_cache c = GM_CACHE_INIT;
+    gm_region *ram;
+    uint8_t *host;
+
+    fixture_init(&f, 0x100000);
+    ram = add_owned(f.root, 0x10000, gm_region_new_ram(f.sys, "ram", 0x1000), 0);
+    host = gm_region_get_ram_ptr(ram);
+    for (int i = 0; i < 0x1000; i++)
+        host[i] = pattern((gm_addr)i);
+    for (uint64_t len = 1; len <= 9; len++) {
+        CHECK_EQ_U64(gm_cache_init(&c, f.as, 0x10000, len, false), len, "init");
+        for (unsigned int size = 1; size <= 8; size *= 2) {
+            for (gm_addr off = 0; off <= len + 1; off++) {
+                bool inside = off + size <= len;
+                uint64_t v = 1, want = 0;
+
+                for (unsigned int i = 0; inside && i < size; i++)
+                    want |= (uint64_t)pattern(off + i) << (8 * i);
+                CHECK_EQ_U64(ld_sized(&c, off, size, &v), inside ? GM_OK : GM_DECODE_ERROR,
+                             "result of an ld");
+                CHECK(v == want, "len %" PRIu64 ", %u bytes at %" PRIu64 ": 0x%" PRIx64, len,
+                      size, off, v);
+            }
+            for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+                uint64_t v = 1;
+
+                CHECK_EQ_U64(ld_sized(&c, far[i], size, &v), GM_DECODE_ERROR, "far offset");
+                CHECK_EQ_U64(v, 0, "reads as zero");
+            }
+        }
+    }
+    gm_cache_destroy(&c);
+    fixture_fini(&f);
+}
+
 /* A cache over MMIO goes to the callbacks. */
 static void test_mmio_cache(void)
 {
@@ -384,6 +450,7 @@ int main(void)
     RUN(test_init_clips);
     RUN(test_ld_st);
     RUN(test_out_of_range);
+    RUN(test_fast_bounds_every_size);
     RUN(test_mmio_cache);
     RUN(test_stale_after_topology_change);
     RUN(test_read_only_cache);

@@ -417,6 +417,31 @@ static void test_self_alias_fanout(void)
     fixture_fini(&f);
 }
 
+/* Exactly 2^16 aliases, each followed once: the whole budget is used and
+ * nothing is cut, so nothing is logged and the last alias renders. */
+static void test_alias_budget_exact(void)
+{
+    const uint64_t n = 1u << 16;
+    gm_region *ram;
+    gm_section sec;
+    char name[32];
+    fixture f;
+
+    fixture_init(&f, n * 0x100);
+    ram = gm_region_new_ram(f.sys, "ram", 0x100);
+    gm_transaction_begin(f.sys);
+    for (uint64_t i = n; i-- > 0;) {
+        snprintf(name, sizeof(name), "w%llu", (unsigned long long)i);
+        add_owned(f.root, i * 0x100, gm_region_new_alias(f.sys, name, ram, 0, 0x100), 0);
+    }
+    gm_transaction_commit(f.sys);
+    CHECK(f.log.count[GM_LOG_GUEST_ERROR] == 0, "nothing cut, nothing said: '%s'", f.log.last);
+    CHECK(gm_as_lookup(f.as, (n - 1) * 0x100, &sec) && sec.mr == ram, "the last alias renders");
+    gm_region_unref(sec.mr);
+    gm_region_unref(ram);
+    fixture_fini(&f);
+}
+
 /* add_subregion: -EBUSY when already placed, -EINVAL for cycles. */
 static void test_add_subregion_errors(void)
 {
@@ -622,6 +647,7 @@ int main(void)
     RUN(test_nested_transactions);
     RUN(test_add_subregion_errors);
     RUN(test_self_alias_fanout);
+    RUN(test_alias_budget_exact);
     RUN(test_tree_print);
     RUN(test_flat_print_empty);
     RUN(test_print_shared_views);

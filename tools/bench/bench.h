@@ -7,7 +7,11 @@
  * Glossary (as in the library): sys the gm_system, mr a region, as an address
  * space, addr a guest address, len a byte count. A "sample" is one timed run
  * of a loop; a metric reports the median of cfg->reps samples taken after one
- * untimed warm-up sample.
+ * untimed warm-up sample, and their spread (smallest and largest). A sample
+ * that is itself made of many short timed pieces (a "chunk": a pass, or a
+ * pair of passes for a ratio) reports the median of its chunks, so that a
+ * chunk during which a neighbour took the core is left out instead of
+ * averaged in (bench_median()).
  *
  * Every metric entry point returns its value, or NAN when its fixture could
  * not be built (the reason is printed on stderr). Nothing here keeps state
@@ -72,9 +76,47 @@ typedef double (*bench_sample_fn)(void *ctx);
  * @cfg: configuration
  * @fn: the sampler
  * @ctx: passed to @fn
+ *
+ * The smallest and largest sample become the spread of the metric being
+ * measured (bench_spread()); a metric that calls this more than once (to
+ * add a comparison in a note) reports the spread of its first call, so it
+ * measures its own value first.
  * Return: the median sample, or NAN if any sample failed.
  */
 double bench_median_of(const struct bench_cfg *cfg, bench_sample_fn fn, void *ctx);
+
+/**
+ * bench_median() - the median of @n values (@n > 0); sorts @v.
+ * Return: the middle value, or the mean of the two middle ones.
+ */
+double bench_median(double *v, size_t n);
+
+/**
+ * typedef bench_pass_fn - time one pass (or chunk) of a loop.
+ * @ctx: the metric's fixture
+ * Return: nanoseconds.
+ */
+typedef uint64_t (*bench_pass_fn)(void *ctx);
+
+/**
+ * bench_pair_ratios() - @n pairs of passes, @num and @den, in alternating
+ * order (neither always follows the other); the median of the pairs'
+ * ratios, time of @num / time of @den.
+ * @n: pairs, at most BENCH_MAX_PAIRS (more are cut)
+ * Return: the median ratio.
+ */
+double bench_pair_ratios(unsigned int n, bench_pass_fn num, bench_pass_fn den, void *ctx);
+
+/** BENCH_MAX_PAIRS - most pairs bench_pair_ratios() takes. */
+#define BENCH_MAX_PAIRS 1024u
+
+/**
+ * bench_spread() - record the spread (smallest and largest sample) of the
+ * metric being measured, unless one is recorded already; printed beside its
+ * median, in the table and in --json. Called by bench_median_of(); a metric
+ * that never calls it has no spread.
+ */
+void bench_spread(double min, double max);
 
 /** bench_rng_next() - xorshift64*: a fast generator whose state is the caller's. */
 static inline uint64_t bench_rng_next(uint64_t *state)
@@ -226,6 +268,7 @@ double bench_guest_sample(struct bench_guest *g, gm_as *as, gm_addr base);
 
 /* Metrics. @arg is the metric's parameter from the registry in main.c. */
 double bench_lookup_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
+double bench_lookup_stream_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_lookup_ref_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_read8_ns(const struct bench_cfg *cfg, uint64_t nr_sections);
 double bench_read_vs_memcpy(const struct bench_cfg *cfg, uint64_t len);

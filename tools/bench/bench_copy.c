@@ -8,9 +8,10 @@
  * buffers are faulted in first. The memcpy() loop uses the region's host
  * pointer, so the two loops move the same bytes between the same addresses
  * and differ only by the library's lookup and checks. Each sample times
- * memcpy passes and guestmem passes in alternation and reports their ratio
- * (memcpy time / guestmem time: 1.0 is as fast as memcpy), so a frequency
- * change between samples cancels out.
+ * memcpy passes and guestmem passes in alternation and reports the median of
+ * the pairs' ratios (memcpy time / guestmem time: 1.0 is as fast as memcpy),
+ * so a frequency change between samples cancels out and a pass that lost the
+ * core to a neighbour is left out.
  *
  * Over 64 MiB both loops wait on DRAM, which hides a fixed cost per call.
  * The _hot_ variants repeat the same walk over 256 KiB, so both buffers
@@ -35,6 +36,7 @@ struct copy_ctx {
     uint64_t len;
     unsigned int passes;
     bool is_write;
+    gm_result res;  /* of the sample's guestmem passes */
 };
 
 static void copy_teardown(struct copy_ctx *c)
@@ -72,8 +74,9 @@ fail:
     return -ENOMEM;
 }
 
-static uint64_t copy_pass_memcpy(const struct copy_ctx *c)
+static uint64_t copy_pass_memcpy(void *opaque)
 {
+    const struct copy_ctx *c = opaque;
     uint8_t *dst = c->is_write ? c->ram : c->buf;
     const uint8_t *src = c->is_write ? c->buf : c->ram;
     uint64_t len = c->len;
@@ -87,43 +90,40 @@ static uint64_t copy_pass_memcpy(const struct copy_ctx *c)
     return bench_now_ns() - t0;
 }
 
-static uint64_t copy_pass_guestmem(const struct copy_ctx *c, gm_result *res)
+static uint64_t copy_pass_guestmem(void *opaque)
 {
+    struct copy_ctx *c = opaque;
     uint64_t len = c->len;
+    gm_result res = GM_OK;
 
     uint64_t t0 = bench_now_ns();
     for (uint64_t off = 0; off + len <= c->size; off += len) {
         if (c->is_write) {
-            *res |= gm_as_write(c->b.as, off, GM_ATTRS_UNSPECIFIED, c->buf + off, len);
+            res |= gm_as_write(c->b.as, off, GM_ATTRS_UNSPECIFIED, c->buf + off, len);
         } else {
-            *res |= gm_as_read(c->b.as, off, GM_ATTRS_UNSPECIFIED, c->buf + off, len);
+            res |= gm_as_read(c->b.as, off, GM_ATTRS_UNSPECIFIED, c->buf + off, len);
         }
     }
     bench_clobber();
-    return bench_now_ns() - t0;
+    uint64_t t1 = bench_now_ns();
+    c->res |= res;
+    return t1 - t0;
 }
 
+/* A sample: the median over its pairs of passes of memcpy time / guestmem
+ * time (bench.h: a pass slowed by a neighbour spoils one pair, not the
+ * sample). */
 static double copy_sample(void *opaque)
 {
     struct copy_ctx *c = opaque;
-    uint64_t t_memcpy = 0;
-    uint64_t t_guestmem = 0;
-    gm_result res = GM_OK;
+    double ratio;
 
-    /* Alternate which loop goes first, so neither always follows the other. */
-    for (unsigned int i = 0; i < c->passes; i++) {
-        if (i & 1) {
-            t_guestmem += copy_pass_guestmem(c, &res);
-            t_memcpy += copy_pass_memcpy(c);
-        } else {
-            t_memcpy += copy_pass_memcpy(c);
-            t_guestmem += copy_pass_guestmem(c, &res);
-        }
-    }
-    if (res != GM_OK) {
+    c->res = GM_OK;
+    ratio = bench_pair_ratios(c->passes, copy_pass_memcpy, copy_pass_guestmem, c);
+    if (c->res != GM_OK) {
         return bench_fail("copy", "gm_as_read()/gm_as_write() failed on RAM");
     }
-    return (double)t_memcpy / (double)t_guestmem;
+    return ratio;
 }
 
 static double copy_run(const struct bench_cfg *cfg, uint64_t len, bool is_write, bool hot)

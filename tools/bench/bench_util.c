@@ -32,6 +32,35 @@ static int bench_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+double bench_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(v[0]), bench_cmp_double);
+    if (n % 2) {
+        return v[n / 2];
+    }
+    return (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double bench_pair_ratios(unsigned int n, bench_pass_fn num, bench_pass_fn den, void *ctx)
+{
+    double ratios[BENCH_MAX_PAIRS];
+
+    n = n < 1 ? 1 : n > BENCH_MAX_PAIRS ? BENCH_MAX_PAIRS : n;
+    for (unsigned int i = 0; i < n; i++) {
+        uint64_t t_num, t_den;
+
+        if (i & 1) {
+            t_den = den(ctx);
+            t_num = num(ctx);
+        } else {
+            t_num = num(ctx);
+            t_den = den(ctx);
+        }
+        ratios[i] = (double)t_num / (double)t_den;
+    }
+    return bench_median(ratios, n);
+}
+
 double bench_median_of(const struct bench_cfg *cfg, bench_sample_fn fn, void *ctx)
 {
     double samples[BENCH_MAX_REPS];
@@ -49,11 +78,9 @@ double bench_median_of(const struct bench_cfg *cfg, bench_sample_fn fn, void *ct
             return NAN;
         }
     }
-    qsort(samples, reps, sizeof(samples[0]), bench_cmp_double);
-    if (reps % 2) {
-        return samples[reps / 2];
-    }
-    return (samples[reps / 2 - 1] + samples[reps / 2]) / 2;
+    double median = bench_median(samples, reps);
+    bench_spread(samples[0], samples[reps - 1]);
+    return median;
 }
 
 double bench_fail(const char *what, const char *why)
