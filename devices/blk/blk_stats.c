@@ -48,6 +48,7 @@ static size_t format_stats(char *buf, size_t size, const char *prefix, gm_vhost_
     len = put_kv(buf, size, len, "map_misses", st.map_misses);
     len = put_kv(buf, size, len, "map_unmaps", st.map_unmaps);
     len = put_kv(buf, size, len, "map_bytes", st.map_bytes);
+    len = put_kv(buf, size, len, "log_pages", st.log_pages);
     len = put_kv(buf, size, len, "device_requests", __atomic_load_n(&b->requests, __ATOMIC_RELAXED));
     len = put_kv(buf, size, len, "device_errors", __atomic_load_n(&b->errors, __ATOMIC_RELAXED));
     for (unsigned int i = 0; i < b->num_queues && i < BLK_MAX_QUEUES; i++) {

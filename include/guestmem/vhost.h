@@ -124,6 +124,8 @@ typedef struct gm_vhost_config {
  * @map_misses: grant mapping cache lookups that had to map
  * @map_unmaps: grant mappings unmapped
  * @map_bytes: bytes currently mapped by the grant mapping cache
+ * @log_pages: dirty-log bits set while the front-end logged (VHOST_F_LOG_ALL),
+ *             a page written twice counting twice
  */
 typedef struct gm_vhost_stats {
     uint64_t messages;
@@ -145,6 +147,7 @@ typedef struct gm_vhost_stats {
     uint64_t map_misses;
     uint64_t map_unmaps;
     uint64_t map_bytes;
+    uint64_t log_pages;
 } gm_vhost_stats;
 
 /**

@@ -62,12 +62,14 @@ int vu_log_set_base(gm_vhost_dev *dev, const vu_log *log, int fd)
 static void log_gpa_range_locked(gm_vhost_dev *dev, uint64_t gpa, uint64_t len)
 {
     uint64_t last = gpa + len - 1 < gpa ? UINT64_MAX : gpa + len - 1;
+    uint64_t page = gpa / VU_LOG_PAGE, first = page;
 
-    for (uint64_t page = gpa / VU_LOG_PAGE; page <= last / VU_LOG_PAGE; page++) {
+    for (; page <= last / VU_LOG_PAGE; page++) {
         if (page / 8 >= dev->log_size)
-            return;   /* past the log: no higher page has a bit either */
+            break;   /* past the log: no higher page has a bit either */
         __atomic_fetch_or(&dev->log[page / 8], (uint8_t)(1u << (page % 8)), __ATOMIC_RELAXED);
     }
+    __atomic_add_fetch(&dev->stats.log_pages, page - first, __ATOMIC_RELAXED);
 }
 
 /* Log [iova, iova + len) of a queue's IOVA space. Caller holds log_lock. */
