@@ -95,6 +95,7 @@ struct gm_vhost_queue {
     uint16_t *resubmit;
     unsigned int nresubmit;
     unsigned int resubmit_pos;
+    bool last_resubmitted;        /* the last pop came from @resubmit */
 };
 
 struct gm_vhost_dev {
@@ -165,6 +166,7 @@ void vu_inflight_queue_stop(gm_vhost_queue *q);
 /* The next head to resubmit; false when none is left. */
 bool vu_inflight_next_resubmit(gm_vhost_queue *q, uint16_t *head);
 void vu_inflight_mark(gm_vhost_queue *q, uint16_t head);
+void vu_inflight_unmark(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx);
 

@@ -52,6 +52,7 @@
  * and @used_idx are ring positions below @size with their wrap counters.
  * @error: negative errno that broke the queue, or 0
  * @log_fn, @log_opaque: the log hook (NULL: stderr)
+ * @transient, @transient_opaque: gm_virtq_set_transient()'s hook, or NULL
  * @log_window_ns, @log_in_window, @log_suppressed: rate limit of non-breaking reports
  */
 struct gm_virtq {
@@ -73,6 +74,8 @@ struct gm_virtq {
     int error;
     gm_log_fn log_fn;
     void *log_opaque;
+    bool (*transient)(void *opaque);
+    void *transient_opaque;
     uint64_t log_window_ns;
     unsigned int log_in_window;
     unsigned long log_suppressed;
@@ -133,6 +136,7 @@ int virtq_chain_indirect_ok(chain_walk *w, const virtq_desc *d);
 int virtq_packed_init(gm_virtq *vq);
 int virtq_packed_has_work(gm_virtq *vq);
 int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem);
+void virtq_packed_unpop(gm_virtq *vq, uint16_t id);
 int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len);
 bool virtq_packed_should_notify(gm_virtq *vq);
 int virtq_packed_set_notification(gm_virtq *vq, bool enable);

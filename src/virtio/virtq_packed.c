@@ -157,6 +157,22 @@ int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem)
     return 1;
 }
 
+/* Back over the descriptors of buffer @id, the last one popped. */
+void virtq_packed_unpop(gm_virtq *vq, uint16_t id)
+{
+    uint16_t count = id < vq->size ? vq->id_descs[id] : 0;
+
+    if (!count)
+        return;   /* not in flight: nothing was taken */
+    vq->id_descs[id] = 0;
+    if (vq->last_avail_idx < count) {
+        vq->last_avail_idx = (uint16_t)(vq->last_avail_idx + vq->size - count);
+        vq->avail_wrap = !vq->avail_wrap;
+    } else {
+        vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - count);
+    }
+}
+
 int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len)
 {
     uint64_t off = (uint64_t)vq->used_idx * VIRTQ_DESC_SIZE;

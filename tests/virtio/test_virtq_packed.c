@@ -336,6 +336,29 @@ static void test_base(void)
     fixture_fini(&f);
 }
 
+/* Giving back the last chain across the wrap: the same chain pops again. */
+static void test_unpop(void)
+{
+    fixture f;
+    uint16_t id;
+    uint32_t len;
+
+    fixture_init(&f, 4, 0);
+    drv_add(&f.d, 0, 2, 1, 8);
+    pop_expect(&f, 0, 1, 1, 8);
+    gm_virtq_push(f.vq, 0, 8);
+    CHECK(drv_get_used(&f.d, &id, &len), "used 0");
+    drv_add(&f.d, 1, 3, 1, 8);    /* positions 2, 3 and 0 of the next lap */
+    pop_expect(&f, 1, 2, 1, 8);
+    CHECK_EQ_U64(gm_virtq_get_base(f.vq) & 0xffff, 1, "popped past the wrap: position 1, wrap 0");
+    gm_virtq_unpop(f.vq, &f.elem);
+    CHECK_EQ_U64(gm_virtq_get_base(f.vq) & 0xffff, 2u | 1u << 15, "back at position 2, wrap 1");
+    pop_expect(&f, 1, 2, 1, 8);
+    CHECK_EQ_U64(gm_virtq_push(f.vq, 1, 8), 0, "push the chain popped again");
+    CHECK(drv_get_used(&f.d, &id, &len) && id == 1, "the driver sees it used");
+    fixture_fini(&f);
+}
+
 /* Each malformed ring breaks the queue with the documented errno. */
 static void test_hostile(void)
 {
@@ -400,6 +423,7 @@ int main(void)
     RUN(test_wraps_out_of_order);
     RUN(test_notifications);
     RUN(test_base);
+    RUN(test_unpop);
     RUN(test_hostile);
     return 0;
 }
