@@ -26,6 +26,7 @@ typedef struct bp_hold {
     int want;                /* atomic: the main thread asks to hold */
     unsigned int held;
     unsigned int gone;
+    unsigned int released;   /* releases so far: a held thread waits for the next */
 } bp_hold;
 
 void bp_hold_init(bp_hold *h);
@@ -54,11 +55,13 @@ static inline bool bp_hold_wanted(const bp_hold *h)
 }
 
 /**
- * bp_hold_point() - hold here while asked to.
+ * bp_hold_point() - hold here if asked to, or if @self (the thread holds
+ * of its own accord, for the main thread to find it held), until the next
+ * release.
  * Return: whether the thread was held (its rings may have changed meanwhile).
  * Context: a queue thread.
  */
-bool bp_hold_point(bp_hold *h);
+bool bp_hold_point(bp_hold *h, bool self);
 
 /** bp_hold_leave() - this queue thread ends. Context: a queue thread. */
 void bp_hold_leave(bp_hold *h);

@@ -163,6 +163,8 @@ static bool submit(bp_queue *q)
     bp_io io;
 
     while (q->nfree && bp_ring_has_room(&q->vq.ring, descs) && !bp_failed()) {
+        if (bp_job_gated(&q->phase->job))
+            break;    /* the main thread moves the gate and wakes us */
         if (!bp_job_next(&q->phase->job, &q->rng, &io)) {
             more = false;
             break;
@@ -333,6 +335,11 @@ static void check_timeouts(bp_queue *q, uint64_t now)
                 : "the back-end has not used it");
 }
 
+static bool at_stop_gate(const bp_phase *ph)
+{
+    return __atomic_load_n(&ph->gate_holds, __ATOMIC_ACQUIRE) && bp_job_gated(&ph->job);
+}
+
 /*
  * Once re-armed with nothing used, only a call wakes the driver up: ticks
  * without one check the timeouts but do not look at the ring, so a device
@@ -351,7 +358,7 @@ static void run(bp_queue *q)
         more = submit(q);
         /* Held right after a kick, with everything just made available in
          * flight, as a VM stops after its last kick. */
-        if (bp_hold_point(&q->phase->hold))
+        if (bp_hold_point(&q->phase->hold, at_stop_gate(q->phase)))
             armed = false;    /* the rings may have restarted: look again */
         if (bp_failed() || (!more && !q->vq.ring.inflight))
             return;

@@ -45,6 +45,8 @@ enum bp_check { BP_CHECK_NONE, BP_CHECK_INLINE, BP_CHECK_READBACK };
  * @running: atomic count of queue threads still working
  * @done_fd: an eventfd each thread signals when it ends
  * @hold: the main thread's hold on the queue threads (bp_hold.h)
+ * @gate_holds: atomic; a thread that finds the job at its gate holds
+ *              (the gate is --log's stop: requests stay in flight)
  */
 typedef struct bp_phase {
     bp_job job;
@@ -53,6 +55,7 @@ typedef struct bp_phase {
     unsigned int running;
     int done_fd;
     bp_hold hold;
+    int gate_holds;
 } bp_phase;
 
 /** struct bp_queue_env - what every queue of the run shares. */

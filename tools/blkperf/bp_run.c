@@ -202,6 +202,7 @@ static void measured_phase(bp_run *r)
     bp_phase ph;
 
     measured_job(r, &ph);
+    bp_logrun_begin(r, &ph);
     sample_cpu(r);
     r->cpu_base = r->cpu_last;
     r->cpu_acc = 0;

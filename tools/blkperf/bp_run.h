@@ -90,6 +90,9 @@ bool bp_interrupted(void);
 /** bp_logrun_setup() - the window's records, once guest RAM exists. Return: 0 or -ENOMEM. */
 int bp_logrun_setup(bp_run *r);
 
+/** bp_logrun_begin() - the measured phase @ph is about to start (its first gate). */
+void bp_logrun_begin(bp_run *r, bp_phase *ph);
+
 /** bp_logrun_pending() - whether an event is still to come in the measured phase. */
 bool bp_logrun_pending(const bp_run *r);
 

@@ -23,9 +23,13 @@
  * requests left available are taken by the restarted rings.
  *
  * The phase's progress is its share of --runtime, of --ios, or of the one
- * pass over the region. A phase that ends before an event is due gets the
- * events then (the stop with nothing in flight); one that ends before
- * logging could start fails the run.
+ * pass over the region. With --ios the job also waits at a gate a little
+ * past each event's share until the event is done, so however late the
+ * main thread is, about the same number of requests is made available
+ * between two events; and at the stop's gate each queue thread holds right
+ * after its kick, so the rings stop with requests in flight. A phase that ends before an
+ * event is due gets the events then (the stop with nothing in flight); one
+ * that ends before logging could start fails the run.
  *
  * Glossary: r = the run; ph = the measured phase; q = a queue.
  */
@@ -40,8 +44,8 @@
 
 enum { STEP_NONE, STEP_ON, STEP_OFF, STEP_STOP };
 
-/* The share of the phase at which each step comes. */
-static const double step_at[] = { [STEP_ON] = 0.25, [STEP_OFF] = 0.5, [STEP_STOP] = 0.75 };
+/* The share of the phase, in percent, at which each step comes. */
+static const unsigned int step_pct[] = { [STEP_ON] = 25, [STEP_OFF] = 50, [STEP_STOP] = 75 };
 
 /* Time the back-end gets to (wrongly) use more after GET_VRING_BASE replied. */
 #define SETTLE_MS 10
@@ -84,16 +88,51 @@ bool bp_logrun_pending(const bp_run *r)
     return r->logwin_on && next_step(r) != STEP_NONE && !bp_failed();
 }
 
-static double progress(const bp_run *r, const bp_phase *ph, double elapsed)
+/* With --ios: the requests made available before @step comes. */
+static uint64_t step_count(const bp_phase *ph, int step)
+{
+    uint64_t n = ph->job.ios, pct = step_pct[step];
+
+    return n / 100 * pct + (n % 100 * pct + 99) / 100;   /* ceil(n * pct / 100) */
+}
+
+static bool step_due(const bp_run *r, const bp_phase *ph, int step, double elapsed)
 {
     if (r->o->runtime > 0)
-        return elapsed / r->o->runtime;
+        return elapsed * 100 >= step_pct[step] * r->o->runtime;
     if (ph->job.ios)
-        return (double)__atomic_load_n(&ph->job.issued, __ATOMIC_RELAXED) / (double)ph->job.ios;
+        return __atomic_load_n(&ph->job.issued, __ATOMIC_RELAXED) >= step_count(ph, step);
     if (ph->job.once)
-        return (double)__atomic_load_n(&ph->job.seq_next, __ATOMIC_RELAXED) /
-               (double)ph->job.size;
-    return 0;
+        return __atomic_load_n(&ph->job.seq_next, __ATOMIC_RELAXED) / step_pct[step] * 100 >=
+               ph->job.size;
+    return false;
+}
+
+/*
+ * The gate of the next step (none without --ios, or when all is done): a
+ * queue's depth per queue past the step's share, so that a main thread on
+ * time finds the queues full, and a late one the same requests made
+ * available between two steps.
+ */
+static void set_gate(bp_run *r, bp_phase *ph)
+{
+    int next = next_step(r);
+    uint64_t gate = 0;
+
+    if (r->o->runtime > 0 || !ph->job.ios)
+        return;
+    if (next != STEP_NONE)
+        gate = step_count(ph, next) + (uint64_t)r->o->iodepth * r->nq;
+    __atomic_store_n(&ph->gate_holds, next == STEP_STOP, __ATOMIC_RELEASE);
+    bp_job_set_gate(&ph->job, gate < ph->job.ios ? gate : ph->job.ios);
+    for (unsigned int i = 0; i < r->nq; i++)
+        bp_queue_wake(&r->q[i]);
+}
+
+void bp_logrun_begin(bp_run *r, bp_phase *ph)
+{
+    if (r->logwin_on)
+        set_gate(r, ph);
 }
 
 /* QEMU's log_guest_addr: the used ring's guest-physical address, or its IOVA. */
@@ -244,6 +283,7 @@ static void stop_and_check(bp_run *r, bp_phase *ph, bool running)
     bp_logwin_set(&r->logwin, BP_LOG_DONE);
     if (!err && !bp_failed())
         restart(r);
+    set_gate(r, ph);
     if (running)
         bp_hold_release(&ph->hold);
 }
@@ -255,10 +295,12 @@ static void do_step(bp_run *r, bp_phase *ph, int step, double elapsed, bool runn
     case STEP_ON:
         r->res.log.on_s = elapsed;
         log_on(r);
+        set_gate(r, ph);
         break;
     case STEP_OFF:
         r->res.log.off_s = elapsed;
         log_off(r);
+        set_gate(r, ph);
         break;
     default:
         r->res.log.stop_s = elapsed;
@@ -274,7 +316,7 @@ void bp_logrun_tick(bp_run *r, bp_phase *ph, double elapsed)
     if (!bp_logrun_pending(r) || bp_interrupted())
         return;
     step = next_step(r);
-    if (progress(r, ph, elapsed) >= step_at[step])
+    if (step_due(r, ph, step, elapsed))
         do_step(r, ph, step, elapsed, true);
 }
 

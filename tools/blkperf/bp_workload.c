@@ -135,3 +135,15 @@ void bp_job_stop(bp_job *j)
 {
     __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
 }
+
+bool bp_job_gated(const bp_job *j)
+{
+    uint64_t gate = __atomic_load_n(&j->gate, __ATOMIC_ACQUIRE);
+
+    return gate && __atomic_load_n(&j->issued, __ATOMIC_RELAXED) >= gate;
+}
+
+void bp_job_set_gate(bp_job *j, uint64_t count)
+{
+    __atomic_store_n(&j->gate, count, __ATOMIC_RELEASE);
+}
