@@ -113,6 +113,14 @@ static void take(blk_queue *bq, gm_vhost_queue *q)
     unsigned int qi = gm_vhost_queue_index(q);
     blk_req *r = req_get(bq);
 
+    /* Told to stop meanwhile: the front-end answers no more misses, so a
+     * request not started yet is left for whoever resumes the ring. */
+    if (gm_vhost_queue_stopping(q)) {
+        gm_vhost_queue_unpop(q, &bq->elem);
+        if (r)
+            req_put(bq, r);
+        return;
+    }
     if (qi < BLK_MAX_QUEUES)
         __atomic_add_fetch(&b->queue_requests[qi], 1, __ATOMIC_RELAXED);
     if (!r || blk_request_init(r, b, gm_vhost_queue_virtq(q), &bq->elem)) {

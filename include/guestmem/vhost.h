@@ -233,11 +233,27 @@ GM_EXPORT gm_system *gm_vhost_dev_system(gm_vhost_dev *dev);
  *        are asked for at once before it is returned
  *        (gm_vhost_queue_prefetch()), so the device's accesses hit
  * Return: 1 with an element, 0 when empty or while the queue is being
- * stopped, or a negative errno when the queue is broken (it then stays
- * stopped until the front-end restarts it).
+ * stopped (a chain that cannot be read because the queue is being stopped
+ * is left available), or a negative errno when the queue is broken (it
+ * then stays stopped until the front-end restarts it).
  * Context: the queue's thread.
  */
 GM_EXPORT int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem);
+
+/**
+ * gm_vhost_queue_unpop() - give back the request gm_vhost_queue_pop()
+ * returned last, before starting it.
+ * @q: the queue
+ * @elem: that element (documented misuse: any other)
+ *
+ * For a device told to stop (gm_vhost_queue_stopping()) right after it
+ * took a request: behind a vIOMMU the request's buffers may not be
+ * translatable until the front-end has the ring back, so the request is
+ * left available (and no longer in flight) for whoever resumes the ring,
+ * and GET_VRING_BASE does not count it as taken.
+ * Context: the queue's thread.
+ */
+GM_EXPORT void gm_vhost_queue_unpop(gm_vhost_queue *q, const gm_virtq_elem *elem);
 
 /**
  * gm_vhost_queue_push() - complete a request and record it done in-flight-wise.

@@ -304,7 +304,9 @@ GM_EXPORT int gm_virtq_has_work(gm_virtq *vq);
  * unreadable), -EPROTO (avail->idx jumped), -EINVAL (bad index, bad flags,
  * bad indirect table, readable after writable), -ELOOP (chain longer than
  * the queue or table: a loop), -EOVERFLOW (buffer wraps 2^64, total length
- * above max_chain_bytes), -ENOBUFS (more segments than @elem->seg_max).
+ * above max_chain_bytes), -ENOBUFS (more segments than @elem->seg_max);
+ * -EAGAIN without breaking it when the gm_virtq_set_transient() hook
+ * calls a read fault passing.
  * On error last_avail_idx does not move and @elem is undefined.
  * Context: the queue's thread.
  */
@@ -392,6 +394,38 @@ GM_EXPORT int gm_virtq_packed_resume(gm_virtq *vq, uint32_t avail, uint32_t used
  * Context: the queue's thread.
  */
 GM_EXPORT int gm_virtq_packed_used_id(gm_virtq *vq, uint32_t pos, uint16_t *id);
+
+/**
+ * gm_virtq_set_transient() - let @fn decide whether memory that cannot be
+ * read while a chain is popped is a passing condition.
+ * @vq: the queue
+ * @fn: asked when a descriptor or indirect table cannot be read; true
+ *      means "not the driver's fault, try again later", or NULL (the
+ *      default: every fault breaks the queue)
+ * @opaque: passed to @fn
+ *
+ * For a device whose translations can be withheld for a while (a
+ * vhost-user IOTLB while the front-end waits for GET_VRING_BASE and
+ * answers no miss): gm_virtq_pop(), gm_virtq_read_chain() and
+ * gm_virtq_packed_resubmit() then return -EAGAIN, nothing is popped and the queue is not broken.
+ * Context: the queue's thread.
+ */
+GM_EXPORT void gm_virtq_set_transient(gm_virtq *vq, bool (*fn)(void *opaque), void *opaque);
+
+/**
+ * gm_virtq_unpop() - give back the element gm_virtq_pop() or
+ * gm_virtq_packed_resubmit() returned last.
+ * @vq: the queue
+ * @elem: that element, not pushed (documented misuse: any other element)
+ *
+ * A popped chain is available again: the next pop returns it, and
+ * gm_virtq_get_base() no longer counts it as taken (a device being stopped
+ * that cannot start a request leaves it to whoever resumes the queue, as
+ * Linux vhost discards a descriptor on an IOTLB miss). A resubmitted one
+ * is only no longer in flight: its id may be resubmitted again.
+ * Context: the queue's thread.
+ */
+GM_EXPORT void gm_virtq_unpop(gm_virtq *vq, const gm_virtq_elem *elem);
 
 /**
  * gm_virtq_read_chain() - read the chain at descriptor @head again.

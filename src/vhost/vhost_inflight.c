@@ -284,6 +284,20 @@ void vu_inflight_mark(gm_vhost_queue *q, uint16_t head)
     __atomic_store_n(&iq->desc[head].inflight, 1, __ATOMIC_RELEASE);
 }
 
+/* A head given back before it was started: no longer in flight. */
+void vu_inflight_unmark(gm_vhost_queue *q, uint16_t head)
+{
+    vu_inflight_queue *iq = q->inflight;
+
+    if (q->inflight_packed) {
+        vu_inflight_packed_unmark(q, head);
+        return;
+    }
+    if (!iq || head >= q->num)
+        return;
+    __atomic_store_n(&iq->desc[head].inflight, 0, __ATOMIC_RELEASE);
+}
+
 void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head)
 {
     vu_inflight_queue *iq = q->inflight;

@@ -281,6 +281,24 @@ void vu_inflight_packed_mark(gm_vhost_queue *q, uint16_t id)
     __atomic_store_n(&p->avail, (uint16_t)gm_virtq_get_base(q->vq), __ATOMIC_RELEASE);
 }
 
+void vu_inflight_packed_unmark(gm_vhost_queue *q, uint16_t id)
+{
+    vu_inflight_packed *p = q->inflight_packed;
+    vu_inflight_pid *rec;
+
+    if (!p || id >= p->desc_num)
+        return;
+    rec = &ids_of(p)[id];
+    /* The record first: killed in between, a saved chain that is also
+     * available again would be taken twice, an id in flight reused (the
+     * queue breaks); this way at worst that one request is lost. */
+    if (rec->inflight) {
+        __atomic_store_n(&rec->inflight, 0, __ATOMIC_RELEASE);
+        pool_free_chain(p, rec);
+    }
+    __atomic_store_n(&p->avail, (uint16_t)gm_virtq_get_base(q->vq), __ATOMIC_RELEASE);
+}
+
 void vu_inflight_packed_before_push(gm_vhost_queue *q, uint16_t id)
 {
     vu_inflight_packed *p = q->inflight_packed;

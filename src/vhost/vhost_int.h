@@ -97,6 +97,7 @@ struct gm_vhost_queue {
     uint16_t *resubmit;
     unsigned int nresubmit;
     unsigned int resubmit_pos;
+    bool last_resubmitted;        /* the last pop came from @resubmit */
 };
 
 struct gm_vhost_dev {
@@ -169,6 +170,7 @@ unsigned int vu_inflight_packed_start(gm_vhost_queue *q, void *region);
 /* The saved chain of @id into @out (queue size entries); its length or 0. */
 unsigned int vu_inflight_packed_chain(gm_vhost_queue *q, uint16_t id, gm_virtq_desc *out);
 void vu_inflight_packed_mark(gm_vhost_queue *q, uint16_t id);
+void vu_inflight_packed_unmark(gm_vhost_queue *q, uint16_t id);
 void vu_inflight_packed_before_push(gm_vhost_queue *q, uint16_t id);
 void vu_inflight_packed_after_push(gm_vhost_queue *q, uint16_t id, uint16_t used);
 
@@ -179,6 +181,7 @@ void vu_inflight_queue_stop(gm_vhost_queue *q);
 /* The next head to resubmit; false when none is left. */
 bool vu_inflight_next_resubmit(gm_vhost_queue *q, uint16_t *head);
 void vu_inflight_mark(gm_vhost_queue *q, uint16_t head);
+void vu_inflight_unmark(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_before_push(gm_vhost_queue *q, uint16_t head);
 void vu_inflight_after_push(gm_vhost_queue *q, uint16_t head, uint16_t used_idx);
 

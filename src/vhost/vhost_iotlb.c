@@ -408,9 +408,12 @@ unsigned int vu_iotlb_prefetch(vu_iotlb_table *t, const vu_iotlb_range *ranges, 
     struct timespec deadline;
 
     pthread_mutex_lock(&t->lock);
-    for (unsigned int k = 0; k < n; k++)
+    /* One decision: a miss recorded as pending is also sent. Recorded and
+     * not sent (a queue being stopped), it kept the next access to the
+     * page, after the ring restarted, from asking for the miss timeout. */
+    for (unsigned int k = 0; k < n && !must_give_up_locked(t); k++)
         nmiss = collect_misses_locked(t, &ranges[k], miss, nmiss, VU_IOTLB_PREFETCH_MAX);
-    if (nmiss && !must_give_up_locked(t)) {
+    if (nmiss) {
         deadline_after(&deadline, t->miss_timeout_ms);
         earliest(&deadline, &request_deadline);
         send_misses_dropping_lock(t, miss, nmiss, true);

@@ -95,6 +95,17 @@ static void virtq_log_to_system(void *opaque, enum gm_log_level level, const cha
     gm_log(q->dev->sys, level, "queue %u: %s", q->idx, msg);
 }
 
+/*
+ * A chain that cannot be read while the queue is being stopped is not the
+ * driver's fault: the front-end waits for GET_VRING_BASE and answers no
+ * IOTLB miss (QEMU does not either), so the IOTLB gave up. The chain stays
+ * available for whoever resumes the ring.
+ */
+static bool queue_stopping(void *opaque)
+{
+    return gm_vhost_queue_stopping(opaque);
+}
+
 static int create_virtq(gm_vhost_queue *q)
 {
     gm_vhost_dev *dev = q->dev;
@@ -111,6 +122,7 @@ static int create_virtq(gm_vhost_queue *q)
     if (err)
         return err;
     gm_virtq_set_log(q->vq, virtq_log_to_system, q);
+    gm_virtq_set_transient(q->vq, queue_stopping, q);
     gm_virtq_set_base(q->vq, q->base);
     return 0;
 }
@@ -384,15 +396,23 @@ int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
     /* What an earlier back-end left in flight comes first (a saved chain
      * that does not hold up is skipped, logged). */
     ret = -EINVAL;
+    q->last_resubmitted = false;
     while (ret == -EINVAL && vu_inflight_next_resubmit(q, &head)) {
+        q->last_resubmitted = true;
         ret = resubmit(q, head, elem);
         if (ret == -EINVAL)
             gm_log(q->dev->sys, GM_LOG_GUEST_ERROR,
                    "queue %u: in-flight request %u cannot be resubmitted", q->idx, head);
     }
-    if (ret == -EINVAL)
+    if (ret == -EINVAL) {
+        q->last_resubmitted = false;
         ret = gm_virtq_pop(q->vq, elem);
-
+    }
+    if (ret == -EAGAIN) {
+        /* Stopped while reading it (queue_stopping()): not taken. */
+        q->resubmit_pos -= q->last_resubmitted;
+        return 0;
+    }
     if (ret == 1) {
         VU_STAT(q->dev, requests);
         vu_inflight_mark(q, elem->head);
@@ -400,6 +420,19 @@ int gm_vhost_queue_pop(gm_vhost_queue *q, gm_virtq_elem *elem)
         gm_vhost_queue_prefetch(q, elem);
     }
     return ret;
+}
+
+void gm_vhost_queue_unpop(gm_vhost_queue *q, const gm_virtq_elem *elem)
+{
+    __atomic_sub_fetch(&q->dev->stats.requests, 1, __ATOMIC_RELAXED);
+    if (q->last_resubmitted) {
+        q->resubmit_pos--;   /* still marked in the in-flight area */
+        if (q->inflight_packed)
+            gm_virtq_unpop(q->vq, elem);   /* the id only: the ring did not move */
+        return;
+    }
+    gm_virtq_unpop(q->vq, elem);
+    vu_inflight_unmark(q, elem->head);
 }
 
 int gm_vhost_queue_push(gm_vhost_queue *q, const gm_virtq_elem *elem, uint32_t written)

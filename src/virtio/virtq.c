@@ -147,6 +147,20 @@ void gm_virtq_set_log(gm_virtq *vq, gm_log_fn fn, void *opaque)
     vq->log_opaque = opaque;
 }
 
+void gm_virtq_set_transient(gm_virtq *vq, bool (*fn)(void *opaque), void *opaque)
+{
+    vq->transient = fn;
+    vq->transient_opaque = opaque;
+}
+
+void gm_virtq_unpop(gm_virtq *vq, const gm_virtq_elem *elem)
+{
+    if (vq->packed)
+        virtq_packed_unpop(vq, (uint16_t)elem->head);
+    else
+        vq->last_avail_idx--;
+}
+
 unsigned int gm_virtq_size(const gm_virtq *vq)
 {
     return vq->size;

@@ -54,7 +54,12 @@ gm_result virtq_desc_read(virtq_area *table, uint32_t i, virtq_desc *d, bool pac
 
 int virtq_chain_fail(chain_walk *w, int err, const char *what)
 {
-    return virtq_break(w->vq, err, "chain at head %u: %s", w->elem->head, what);
+    gm_virtq *vq = w->vq;
+
+    /* Memory the device cannot reach for now: leave the chain available. */
+    if (err == -EFAULT && vq->transient && vq->transient(vq->transient_opaque))
+        return -EAGAIN;
+    return virtq_break(vq, err, "chain at head %u: %s", w->elem->head, what);
 }
 
 void virtq_chain_begin(chain_walk *w, gm_virtq *vq, gm_virtq_elem *elem, uint16_t head)

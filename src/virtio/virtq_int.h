@@ -56,6 +56,7 @@ typedef gm_virtq_desc virtq_desc_copy;
  * and @used_idx are ring positions below @size with their wrap counters.
  * @error: negative errno that broke the queue, or 0
  * @log_fn, @log_opaque: the log hook (NULL: stderr)
+ * @transient, @transient_opaque: gm_virtq_set_transient()'s hook, or NULL
  * @log_window_ns, @log_in_window, @log_suppressed: rate limit of non-breaking reports
  */
 struct gm_virtq {
@@ -76,9 +77,12 @@ struct gm_virtq {
     uint16_t *id_descs;           /* packed: descriptors per buffer id in flight, 0 = free */
     virtq_desc_copy *last_chain;  /* packed: the ring descriptors the last pop took */
     unsigned int last_chain_len;
+    bool last_resubmitted;        /* packed: the last chain taken came from saved copies */
     int error;
     gm_log_fn log_fn;
     void *log_opaque;
+    bool (*transient)(void *opaque);
+    void *transient_opaque;
     uint64_t log_window_ns;
     unsigned int log_in_window;
     unsigned long log_suppressed;
@@ -139,6 +143,7 @@ int virtq_chain_indirect_ok(chain_walk *w, const virtq_desc *d);
 int virtq_packed_init(gm_virtq *vq);
 int virtq_packed_has_work(gm_virtq *vq);
 int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem);
+void virtq_packed_unpop(gm_virtq *vq, uint16_t id);
 int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len);
 bool virtq_packed_should_notify(gm_virtq *vq);
 int virtq_packed_set_notification(gm_virtq *vq, bool enable);

@@ -160,6 +160,7 @@ int virtq_packed_pop(gm_virtq *vq, gm_virtq_elem *elem)
         return virtq_break(vq, -EINVAL, "buffer id %u reused while in flight", id);
     vq->id_descs[id] = count;
     vq->last_chain_len = count;
+    vq->last_resubmitted = false;
     elem->head = id;
     vq->last_avail_idx = pos;
     vq->avail_wrap = wrap;
@@ -223,6 +224,7 @@ int gm_virtq_packed_resubmit(gm_virtq *vq, const gm_virtq_desc *chain, unsigned 
     if (ret)
         return ret;
     vq->id_descs[id] = (uint16_t)n;
+    vq->last_resubmitted = true;
     elem->head = id;
     return 1;
 }
@@ -255,6 +257,25 @@ int gm_virtq_packed_used_id(gm_virtq *vq, uint32_t pos, uint16_t *id)
         return -EFAULT;
     /* Used in this lap: AVAIL and USED both equal to the wrap counter. */
     return !!(flags & PACKED_F_AVAIL) == wrap && !!(flags & PACKED_F_USED) == wrap ? 1 : 0;
+}
+
+/* Back over the descriptors of buffer @id, the last one taken (one taken
+ * from saved copies only stops being in flight: the ring did not move). */
+void virtq_packed_unpop(gm_virtq *vq, uint16_t id)
+{
+    uint16_t count = id < vq->size ? vq->id_descs[id] : 0;
+
+    if (!count)
+        return;   /* not in flight: nothing was taken */
+    vq->id_descs[id] = 0;
+    if (vq->last_resubmitted)
+        return;
+    if (vq->last_avail_idx < count) {
+        vq->last_avail_idx = (uint16_t)(vq->last_avail_idx + vq->size - count);
+        vq->avail_wrap = !vq->avail_wrap;
+    } else {
+        vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - count);
+    }
 }
 
 int virtq_packed_push(gm_virtq *vq, uint16_t id, uint32_t len)

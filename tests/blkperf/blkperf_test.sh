@@ -10,6 +10,11 @@
 #   file            the same kinds of runs on a file image
 #   engines         every --aio engine in every --cache mode, split and packed
 #   iommu           --iommu strict and lazy, split and packed, RAM disk and file
+#   log             --log: dirty logging on mid-run and the rings stopped with
+#                   requests in flight (every page written while logging is
+#                   logged, nothing completes after GET_VRING_BASE), split and
+#                   packed, every engine, with and without --iommu strict, one
+#                   lazy, logging off again, several queues
 #   qsd             a short --verify against qemu-storage-daemon's export
 #                   (skipped when it is not installed), and what it refuses
 #   reconnect       kill -9 the back-end while writes are in flight, restart it
@@ -47,27 +52,29 @@ LIMIT=${BLKPERF_TEST_LIMIT:-120}
 
 fail() { echo "not ok - $*"; exit 1; }
 
-# json_check JSON PYTHON-EXPRESSION: the expression over j (the parsed object) holds.
+# json_check JSON PYTHON-EXPRESSION [SHOW]: the expression over j (the
+# parsed object) holds; when it does, SHOW (another expression) is printed.
 json_check() {
-    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); ok=eval(sys.argv[2]); ok and len(sys.argv) > 3 and print(eval(sys.argv[3])); sys.exit(0 if ok else 1)' "$@"
 }
 
 # run NAME EXPECT BLKPERF-ARGS... : run blkperf with --json; EXPECT is a
 # python expression over j that must hold, besides j["ok"] and no I/O
-# errors (unless allow_errors=1).
+# errors (unless allow_errors=1). With show=EXPR, the ok line ends with
+# the value of that python expression over j.
 run() {
-    local name=$1 expect=$2 out rc clean="j['errors'] == 0"
+    local name=$1 expect=$2 out rc shown clean="j['errors'] == 0"
     shift 2
     [[ ${allow_errors:-} == 1 ]] && clean=True
     out=$(timeout "$LIMIT" "$blkperf" --json --quiet "$@" 2>"$dir/stderr")
     rc=$?
-    if ((rc != 0)) || ! json_check "$out" "j['ok'] and $clean and ($expect)"; then
+    if ((rc != 0)) || ! shown=$(json_check "$out" "j['ok'] and $clean and ($expect)" ${show:+"$show"}); then
         echo "# rc=$rc: $blkperf $*"
         echo "# $out"
         sed 's/^/# /' "$dir/stderr" | tail -20
         fail "$name"
     fi
-    echo "ok - $name"
+    echo "ok - $name${shown:+: $shown}"
 }
 
 # expect_error NAME MESSAGE BLKPERF-ARGS...: blkperf fails, saying MESSAGE.
@@ -182,6 +189,54 @@ case_iommu() {
     run "iommu lazy, packed, direct chains, 2 queues, verify" "$verified and $iotlb" \
         --socket "$dir/sock" --iommu lazy --packed --no-indirect --rw randwrite --queues 2 \
         --iodepth 16 --ios 600 --size 4M --verify --spawn -- $(gm --iommu --num-queues 2)
+}
+
+# --log on a file image (O_DIRECT where the file system takes it, so that
+# the back-end still has requests to finish when the rings stop). With
+# --ios the events come at fixed shares of the requests (the job waits at
+# each until it is done) and the queues hold right after a kick at the
+# stop: requests are in flight when the rings stop, and every window holds
+# completions to check, whatever the machine's load.
+case_log() {
+    local img=$dir/disk.img cache=writeback aio ring tag
+    local logged='j["log"]["checked"] and j["log"]["pages_missing"] == 0 and j["log"]["pages_required"] > 0 and j["log"]["requests_checked"] > 0 and len(j["stop_ms"]) == j["queues"] and sum(j["stop_inflight"]) > 0'
+    local clean='j["iotlb"]["faults"] == 0'
+    local show='"stop %.3f ms (%s in flight, %s drained), %d requests checked, %d across the switch, %d pages" % (j["stop_ms_max"], j["stop_inflight"], j["stop_drained"], j["log"]["requests_checked"], j["log"]["requests_across"], j["log"]["pages_required"])'
+    truncate -s 32M "$img" || fail "cannot create $img"
+    if dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
+        cache=none
+    else
+        echo "# $dir does not take O_DIRECT: --cache writeback (requests complete faster)"
+    fi
+    for aio in io_uring threads sync; do
+        for ring in "" --packed; do
+            tag=${ring:+packed}
+            tag=${tag:-split}
+            show=$show run "log: --aio $aio, $tag, depth 32, randrw, verify" \
+                "$verified and $logged" \
+                --socket "$dir/sock" $ring --rw randrw --iodepth 32 --ios 1000 --size 2M --verify \
+                --log --spawn -- $(gm --blk-file "$img" --cache $cache --aio $aio)
+            show=$show run "log: --aio $aio, $tag, --iommu strict, depth 32, randrw, verify" \
+                "$verified and $logged and $clean" \
+                --socket "$dir/sock" $ring --iommu strict --rw randrw --iodepth 32 --ios 600 \
+                --size 2M --verify --log --spawn -- $(gm --blk-file "$img" --cache $cache --aio $aio --iommu)
+        done
+    done
+    # A lazy flush (every IOVA invalidated, rings included) inside the logging
+    # window: the back-end logs what it cannot translate any more only by
+    # asking again. Logging from 300 requests made available, the stop at
+    # 900 (at most 932 by then), lazy flushes at 500 and 1000 completions:
+    # none just before the stop (docs/vhost-user-blk.md, "Dirty logging and
+    # the stop, tested", says why).
+    show=$show run "log: --iommu lazy, a flush while logging, 4K-64K reads, depth 32, verify" \
+        "$verified and $logged and $clean and j['iotlb']['flushes'] >= 2" \
+        --socket "$dir/sock" --iommu lazy --lazy-batch 500 --rw randread --bs-range 4k-64k \
+        --segments 2 --iodepth 32 --ios 1200 --size 4M --verify --log --spawn -- $(gm --iommu)
+    show=$show run "log-off: logging off at half-time, 2 queues, packed, unaligned, verify" \
+        "$verified and $logged and j['log']['off_s'] > j['log']['on_s']" \
+        --socket "$dir/sock" --packed --queues 2 --rw randrw --bs-range 512-64k --segments 3 \
+        --unaligned --iodepth 32 --ios 1000 --size 2M --verify --log-off \
+        --spawn -- $(gm --blk-file "$img" --cache $cache --num-queues 2)
 }
 
 case_qsd() {

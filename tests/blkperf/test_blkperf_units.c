@@ -187,6 +187,21 @@ static void test_workload(void)
         next += io.len;
     }
     CHECK_EQ_U64(next, j.offset + j.size, "one pass ends at the end of the region");
+    j = (bp_job){ .rw = BP_RW_READ, .bs_min = 4096, .bs_max = 12288, .align = 4096,
+                  .offset = 1 << 20, .size = 10 * 4096, .ios = 100 };
+    for (int i = 0; i < 100; i++) {
+        CHECK(bp_job_next(&j, &rng, &io), "sequential request %d of 100 (past the end: again)", i);
+        CHECK(io.offset >= j.offset && io.offset + io.len <= j.offset + j.size, "inside the region");
+    }
+    CHECK(!bp_job_next(&j, &rng, &io), "--ios is exact for a sequential job too");
+    j = (bp_job){ .rw = BP_RW_RANDREAD, .bs_min = 4096, .bs_max = 4096, .align = 4096,
+                  .size = 1 << 20, .ios = 100 };
+    bp_job_set_gate(&j, 25);
+    for (int i = 0; i < 25; i++)
+        CHECK(!bp_job_gated(&j) && bp_job_next(&j, &rng, &io), "request %d before the gate", i);
+    CHECK(bp_job_gated(&j), "the job waits at its gate");
+    bp_job_set_gate(&j, 0);
+    CHECK(!bp_job_gated(&j) && bp_job_next(&j, &rng, &io), "and goes on once it is lifted");
     j = (bp_job){ .rw = BP_RW_RANDRW, .rwmixread = 30, .bs_min = 512, .bs_max = 65536,
                   .align = 512, .offset = 4096, .size = 1 << 20, .ios = 10000 };
     for (int i = 0; i < 10000; i++) {

@@ -296,6 +296,29 @@ static void test_stop_one_queue(void)
     fixture_fini(&fx);
 }
 
+/* A queue being stopped prefetches: nothing is asked, and nothing is kept
+ * as asked, so the same pages are asked for at once when it runs again. */
+static void test_prefetch_while_stopping(void)
+{
+    const vu_iotlb_range r = { IOVA_BASE + 2 * PAGE, PAGE, GM_IOMMU_RO };
+    fixture fx;
+    prefetch_job j = { &fx, &r, 1, 0, 0, 1 };
+    pthread_t th;
+    vu_iotlb miss;
+
+    fixture_init(&fx, 10000);
+    CHECK(pthread_create(&th, NULL, prefetch_thread, &j) == 0, "stopping thread");
+    pthread_join(th, NULL);
+    CHECK(j.sent == 0 && !read_miss(&fx, &miss, 100), "a stopping queue asks nothing");
+    j = (prefetch_job){ &fx, &r, 1, 0, 0, 0 };
+    CHECK(pthread_create(&th, NULL, prefetch_thread, &j) == 0, "running again");
+    CHECK(read_miss(&fx, &miss, 2000), "the page is asked for at once");
+    update(&fx, IOVA_BASE + 2 * PAGE, PAGE, 1);
+    pthread_join(th, NULL);
+    CHECK(j.sent == 1 && fx.t.stats.timeouts == 0, "answered, no wait timed out");
+    fixture_fini(&fx);
+}
+
 typedef struct read_job {
     fixture *fx;
     uint64_t iova;
@@ -352,6 +375,7 @@ int main(void)
     RUN(test_table_maintenance);
     RUN(test_deaf_channel);
     RUN(test_stop_one_queue);
+    RUN(test_prefetch_while_stopping);
     RUN(test_miss_once);
     return 0;
 }

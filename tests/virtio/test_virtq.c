@@ -4,8 +4,9 @@
  * notification suppression with and without event indices (across the
  * 16-bit wrap), reconnect through set_last_avail_idx, refresh after a
  * topology change, dirty logging of the used ring, the copying helpers, the
- * iovec mapping (split mappings, bounds, the copy fallback), and every
- * malformed ring the validation must refuse without touching memory.
+ * iovec mapping (split mappings, bounds, the copy fallback), giving a chain
+ * back (unpop, a passing fault), and every malformed ring the validation
+ * must refuse without touching memory.
  *
  * Guest memory (one address space):
  *   [0, 1 MiB)            RAM "ram"  - rings, indirect tables, buffers
@@ -897,6 +898,43 @@ static void run_bad_case(const bad_case *bc)
     fixture_fini(&fx);
 }
 
+static bool always(void *opaque)
+{
+    (void)opaque;
+    return true;
+}
+
+/*
+ * gm_virtq_unpop() makes the last chain available again; a fault the
+ * transient hook calls passing leaves the chain available and the queue
+ * unbroken (-EAGAIN); without the hook the same fault breaks it.
+ */
+static void test_unpop_and_transient(void)
+{
+    fixture fx;
+    vbuf out[1] = { { BUF, 16 } }, in[1] = { { BUF + 0x100, 1 } };
+    int first, second;
+
+    fixture_init(&fx, false, ALL_FEATURES);
+    first = vdrv_add(&fx.d, out, 1, in, 1);
+    second = vdrv_add(&fx.d, out, 1, in, 1);
+    CHECK(gm_virtq_pop(fx.vq, &fx.elem) == 1 && fx.elem.head == first, "pop the first");
+    CHECK(gm_virtq_pop(fx.vq, &fx.elem) == 1 && fx.elem.head == second, "pop the second");
+    gm_virtq_unpop(fx.vq, &fx.elem);
+    CHECK(gm_virtq_get_base(fx.vq) == 1, "given back: one taken");
+    CHECK(gm_virtq_pop(fx.vq, &fx.elem) == 1 && fx.elem.head == second, "popped again");
+    vdrv_write_table_desc(fx.as, TABLE, 0, BUF, 16, 0, 0);
+    vdrv_write_desc(&fx.d, 10, 0x7000000, 16, VDESC_F_INDIRECT, 0);
+    vdrv_publish(&fx.d, 10);
+    gm_virtq_set_transient(fx.vq, always, NULL);
+    CHECK(gm_virtq_pop(fx.vq, &fx.elem) == -EAGAIN, "an unreadable table, called passing");
+    CHECK(!gm_virtq_is_broken(fx.vq) && gm_virtq_get_base(fx.vq) == 2, "not taken, not broken");
+    gm_virtq_set_transient(fx.vq, NULL, NULL);
+    CHECK(gm_virtq_pop(fx.vq, &fx.elem) == -EFAULT, "the same fault breaks the queue without");
+    CHECK(gm_virtq_is_broken(fx.vq) && fx.logged == 1, "broken and reported once");
+    fixture_fini(&fx);
+}
+
 static void test_malformed_rings(void)
 {
     for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
@@ -946,6 +984,7 @@ int main(void)
     RUN(test_iov_bounds);
     RUN(test_iov_copy_fallback);
     RUN(test_iov_fault_releases_everything);
+    RUN(test_unpop_and_transient);
     RUN(test_malformed_rings);
     RUN(test_unbacked_rings);
     return 0;

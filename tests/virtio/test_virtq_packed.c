@@ -385,9 +385,35 @@ static void test_resubmit(void)
     CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, a, na, &f.elem), 1, "A taken again");
     CHECK(f.elem.head == 6 && f.elem.out_num == 1 && f.elem.in_num == 1, "A's shape");
     CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, a, na, &f.elem), -EINVAL, "A is in flight now");
+    gm_virtq_unpop(f.vq, &f.elem);
+    CHECK_EQ_U64(gm_virtq_get_base(f.vq) & 0xffff, avail, "giving A back leaves the ring as it was");
+    CHECK_EQ_U64(gm_virtq_packed_resubmit(f.vq, a, na, &f.elem), 1, "A given back is taken again");
     CHECK_EQ_U64(gm_virtq_push(f.vq, 6, 32), 0, "A completes");
     CHECK(drv_get_used(&f.d, &id, &len) && id == 6 && len == 32, "driver sees A after B");
     CHECK_EQ_U64(gm_virtq_get_base(f.vq) >> 16, 3u | 1u << 15, "used advanced by A's 2");
+    fixture_fini(&f);
+}
+
+/* Giving back the last chain across the wrap: the same chain pops again. */
+static void test_unpop(void)
+{
+    fixture f;
+    uint16_t id;
+    uint32_t len;
+
+    fixture_init(&f, 4, 0);
+    drv_add(&f.d, 0, 2, 1, 8);
+    pop_expect(&f, 0, 1, 1, 8);
+    gm_virtq_push(f.vq, 0, 8);
+    CHECK(drv_get_used(&f.d, &id, &len), "used 0");
+    drv_add(&f.d, 1, 3, 1, 8);    /* positions 2, 3 and 0 of the next lap */
+    pop_expect(&f, 1, 2, 1, 8);
+    CHECK_EQ_U64(gm_virtq_get_base(f.vq) & 0xffff, 1, "popped past the wrap: position 1, wrap 0");
+    gm_virtq_unpop(f.vq, &f.elem);
+    CHECK_EQ_U64(gm_virtq_get_base(f.vq) & 0xffff, 2u | 1u << 15, "back at position 2, wrap 1");
+    pop_expect(&f, 1, 2, 1, 8);
+    CHECK_EQ_U64(gm_virtq_push(f.vq, 1, 8), 0, "push the chain popped again");
+    CHECK(drv_get_used(&f.d, &id, &len) && id == 1, "the driver sees it used");
     fixture_fini(&f);
 }
 
@@ -456,6 +482,7 @@ int main(void)
     RUN(test_notifications);
     RUN(test_base);
     RUN(test_resubmit);
+    RUN(test_unpop);
     RUN(test_hostile);
     return 0;
 }

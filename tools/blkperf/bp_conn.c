@@ -211,8 +211,10 @@ int bp_msg_recv(int fd, int timeout_ms, vu_header *hdr, void *payload, uint32_t 
     return err;
 }
 
-/* The reply to @req, exactly @size bytes. Caller holds c->lock. */
-static int recv_reply_locked(bp_conn *c, uint32_t req, void *reply, uint32_t size, int *rfd)
+/* The reply to @req: exactly @size bytes, or with @any any size (discarded).
+ * Caller holds c->lock. */
+static int recv_reply_locked(bp_conn *c, uint32_t req, void *reply, uint32_t size, int *rfd,
+                             bool any)
 {
     uint8_t buf[VU_MAX_PAYLOAD];
     vu_header hdr;
@@ -220,14 +222,15 @@ static int recv_reply_locked(bp_conn *c, uint32_t req, void *reply, uint32_t siz
 
     if (err)
         return err;
-    if (!(hdr.flags & VU_FLAG_REPLY) || hdr.request != req || hdr.size != size) {
+    if (!(hdr.flags & VU_FLAG_REPLY) || hdr.request != req || (!any && hdr.size != size)) {
         if (rfd && *rfd >= 0) {
             close(*rfd);
             *rfd = -1;
         }
         return -EBADMSG;
     }
-    memcpy(reply, buf, size);
+    if (!any && size)
+        memcpy(reply, buf, size);
     return 0;
 }
 
@@ -250,7 +253,7 @@ int bp_conn_get(bp_conn *c, uint32_t req, const void *payload, uint32_t size, vo
     else
         err = bp_msg_send(c->fd, req, 0, payload, size, NULL, 0);
     if (!err)
-        err = recv_reply_locked(c, req, reply, reply_size, reply_fd);
+        err = recv_reply_locked(c, req, reply, reply_size, reply_fd, false);
     err = mark_locked(c, err);
     pthread_mutex_unlock(&c->lock);
     return err;
@@ -269,9 +272,26 @@ int bp_conn_set(bp_conn *c, uint32_t req, bool ack, const void *payload, uint32_
     else
         err = bp_msg_send(c->fd, req, ack ? VU_FLAG_NEED_REPLY : 0, payload, size, fds, nfds);
     if (!err && ack)
-        err = recv_reply_locked(c, req, &status, sizeof(status), NULL);
+        err = recv_reply_locked(c, req, &status, sizeof(status), NULL, false);
     if (!err && status)
         err = -EREMOTEIO;
+    err = mark_locked(c, err);
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+int bp_conn_call(bp_conn *c, uint32_t req, const void *payload, uint32_t size, const int *fds,
+                 unsigned int nfds)
+{
+    int err;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->fd < 0 || c->dead)
+        err = -ENOTCONN;
+    else
+        err = bp_msg_send(c->fd, req, 0, payload, size, fds, nfds);
+    if (!err)
+        err = recv_reply_locked(c, req, NULL, 0, NULL, true);
     err = mark_locked(c, err);
     pthread_mutex_unlock(&c->lock);
     return err;
@@ -303,7 +323,7 @@ int bp_conn_iotlb_locked(bp_conn *c, const vu_iotlb *msg)
         return -ENOTCONN;
     err = bp_msg_send(c->fd, VU_IOTLB_MSG, VU_FLAG_NEED_REPLY, msg, sizeof(*msg), NULL, 0);
     if (!err)
-        err = recv_reply_locked(c, VU_IOTLB_MSG, &status, sizeof(status), NULL);
+        err = recv_reply_locked(c, VU_IOTLB_MSG, &status, sizeof(status), NULL, false);
     if (!err && status)
         err = -EREMOTEIO;
     return mark_locked(c, err);
@@ -316,6 +336,7 @@ const char *bp_vu_request_name(uint32_t req)
         [VU_SET_FEATURES] = "SET_FEATURES",
         [VU_SET_OWNER] = "SET_OWNER",
         [VU_SET_MEM_TABLE] = "SET_MEM_TABLE",
+        [VU_SET_LOG_BASE] = "SET_LOG_BASE",
         [VU_SET_VRING_NUM] = "SET_VRING_NUM",
         [VU_SET_VRING_ADDR] = "SET_VRING_ADDR",
         [VU_SET_VRING_BASE] = "SET_VRING_BASE",

@@ -123,6 +123,19 @@ int bp_conn_get(bp_conn *c, uint32_t req, const void *payload, uint32_t size, vo
 int bp_conn_set(bp_conn *c, uint32_t req, bool ack, const void *payload, uint32_t size,
                 const int *fds, unsigned int nfds);
 
+/**
+ * bp_conn_call() - a request with descriptors whose reply may carry a
+ * payload of any size, which is discarded (SET_LOG_BASE: QEMU reads
+ * whatever the back-end replies; guestmem-vhost-blk sends none,
+ * libvhost-user a u64).
+ *
+ * Return: 0; -ENOTCONN; -EBADMSG (a reply for another request, or without
+ * the reply flag); or an error of bp_msg_send()/recv().
+ * Context: takes @c->lock.
+ */
+int bp_conn_call(bp_conn *c, uint32_t req, const void *payload, uint32_t size, const int *fds,
+                 unsigned int nfds);
+
 /** bp_conn_lock() - start a sequence of transactions no other thread may split. */
 void bp_conn_lock(bp_conn *c);
 void bp_conn_unlock(bp_conn *c);

@@ -46,7 +46,7 @@ void bp_dev_destroy(bp_dev *d)
     d->inflight_fd = -1;
 }
 
-static int step_failed(const bp_dev *d, uint32_t req, int err)
+int bp_dev_step_failed(const bp_dev *d, uint32_t req, int err)
 {
     char why[128];
 
@@ -89,14 +89,14 @@ static int get_u64(bp_dev *d, uint32_t req, uint64_t *v)
 {
     int err = bp_conn_get(&d->conn, req, NULL, 0, v, sizeof(*v), NULL);
 
-    return err ? step_failed(d, req, err) : 0;
+    return err ? bp_dev_step_failed(d, req, err) : 0;
 }
 
 static int set_u64(bp_dev *d, uint32_t req, uint64_t v)
 {
     int err = bp_conn_set(&d->conn, req, false, &v, sizeof(v), NULL, 0);
 
-    return err ? step_failed(d, req, err) : 0;
+    return err ? bp_dev_step_failed(d, req, err) : 0;
 }
 
 /* A (protocol) feature bit the run cannot do without. */
@@ -129,6 +129,8 @@ static int choose_features(bp_dev *d, const bp_want *w)
         err = need_feature(d, VIRTIO_F_IOMMU_PLATFORM, "VIRTIO_F_IOMMU_PLATFORM", "--iommu");
     if (!err && w->queues > 1)
         err = need_feature(d, VIRTIO_BLK_F_MQ, "VIRTIO_BLK_F_MQ", "--queues > 1");
+    if (!err && w->log)
+        err = need_feature(d, VHOST_F_LOG_ALL, "VHOST_F_LOG_ALL", "--log");
     if (w->indirect)
         optional |= BIT64(VIRTIO_F_INDIRECT_DESC);
     if (w->event_idx)
@@ -161,6 +163,11 @@ static int choose_protocol_features(bp_dev *d, const bp_want *w)
                                         "IOTLB misses need the back-end channel");
         wanted |= BIT64(VU_PF_BACKEND_REQ);
     }
+    if (w->log) {
+        err = err ? err : need_pfeature(d, VU_PF_LOG_SHMFD, "the LOG_SHMFD protocol feature",
+                                        "--log hands the log over as a file");
+        wanted |= BIT64(VU_PF_LOG_SHMFD);
+    }
     d->pf_acked = d->pfeatures & wanted;
     d->conn.reply_ack = d->pf_acked & BIT64(VU_PF_REPLY_ACK);
     return err;
@@ -190,12 +197,12 @@ static int set_backend_channel(bp_dev *d, int *chan)
     int sv[2], err;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return step_failed(d, VU_SET_BACKEND_REQ_FD, -errno);
+        return bp_dev_step_failed(d, VU_SET_BACKEND_REQ_FD, -errno);
     err = bp_conn_set(&d->conn, VU_SET_BACKEND_REQ_FD, true, NULL, 0, &sv[1], 1);
     close(sv[1]);
     if (err) {
         close(sv[0]);
-        return step_failed(d, VU_SET_BACKEND_REQ_FD, err);
+        return bp_dev_step_failed(d, VU_SET_BACKEND_REQ_FD, err);
     }
     *chan = sv[0];
     return 0;
@@ -253,7 +260,7 @@ static int get_config(bp_dev *d)
     int err = bp_conn_get(&d->conn, VU_GET_CONFIG, &req, sizeof(req), &reply, sizeof(reply), NULL);
 
     if (err)
-        return step_failed(d, VU_GET_CONFIG, err);
+        return bp_dev_step_failed(d, VU_GET_CONFIG, err);
     if (reply.hdr.offset != 0 || reply.hdr.size != BLK_CONFIG_LEN) {
         bp_fail("GET_CONFIG: reply for offset %u size %u, asked for 0 and %u", reply.hdr.offset,
                 reply.hdr.size, BLK_CONFIG_LEN);
@@ -276,7 +283,7 @@ int bp_dev_handshake(bp_dev *d, const bp_want *w, int *chan)
         err = set_backend_channel(d, chan);
     if (!err) {
         err = bp_conn_set(&d->conn, VU_SET_OWNER, false, NULL, 0, NULL, 0);
-        err = err ? step_failed(d, VU_SET_OWNER, err) : 0;
+        err = err ? bp_dev_step_failed(d, VU_SET_OWNER, err) : 0;
     }
     err = err ? err : get_config(d);
     if (err && *chan >= 0) {
@@ -295,7 +302,7 @@ static int get_inflight(bp_dev *d, const bp_want *w)
                               sizeof(reply), &fd);
 
     if (err)
-        return step_failed(d, VU_GET_INFLIGHT_FD, err);
+        return bp_dev_step_failed(d, VU_GET_INFLIGHT_FD, err);
     if (!reply.mmap_size || fd < 0) {
         if (fd >= 0)
             close(fd);
@@ -330,7 +337,7 @@ static int setup_inflight(bp_dev *d, const bp_want *w)
     }
     err = bp_conn_set(&d->conn, VU_SET_INFLIGHT_FD, false, &d->inflight, sizeof(d->inflight),
                       &d->inflight_fd, 1);
-    return err ? step_failed(d, VU_SET_INFLIGHT_FD, err) : 0;
+    return err ? bp_dev_step_failed(d, VU_SET_INFLIGHT_FD, err) : 0;
 }
 
 static int set_mem_table(bp_dev *d, const bp_mem *m)
@@ -341,7 +348,7 @@ static int set_mem_table(bp_dev *d, const bp_mem *m)
     uint32_t size = (uint32_t)(8 + n * sizeof(vu_region));
     int err = bp_conn_set(&d->conn, VU_SET_MEM_TABLE, true, &t, size, fds, n);
 
-    return err ? step_failed(d, VU_SET_MEM_TABLE, err) : 0;
+    return err ? bp_dev_step_failed(d, VU_SET_MEM_TABLE, err) : 0;
 }
 
 static int set_state(bp_dev *d, uint32_t req, uint32_t index, uint32_t num)
@@ -349,7 +356,7 @@ static int set_state(bp_dev *d, uint32_t req, uint32_t index, uint32_t num)
     vu_state s = { index, num };
     int err = bp_conn_set(&d->conn, req, false, &s, sizeof(s), NULL, 0);
 
-    return err ? step_failed(d, req, err) : 0;
+    return err ? bp_dev_step_failed(d, req, err) : 0;
 }
 
 static int set_vring_fd(bp_dev *d, uint32_t req, uint32_t index, int fd)
@@ -357,7 +364,16 @@ static int set_vring_fd(bp_dev *d, uint32_t req, uint32_t index, int fd)
     uint64_t v = index;
     int err = bp_conn_set(&d->conn, req, false, &v, sizeof(v), &fd, 1);
 
-    return err ? step_failed(d, req, err) : 0;
+    return err ? bp_dev_step_failed(d, req, err) : 0;
+}
+
+/* Where a ring (re)starts: after a stop, what GET_VRING_BASE said (as QEMU). */
+static uint32_t start_base(bp_vq *vq, bool restart)
+{
+    if (!vq->resume)
+        return bp_ring_base(&vq->ring, restart);
+    vq->resume = false;
+    return vq->resume_base;
 }
 
 static int start_ring(bp_dev *d, uint32_t i, bp_vq *vq, bool restart)
@@ -365,10 +381,10 @@ static int start_ring(bp_dev *d, uint32_t i, bp_vq *vq, bool restart)
     vu_addr a = { .index = i, .desc = vq->desc_addr, .used = vq->dev_addr, .avail = vq->drv_addr };
     int err = set_state(d, VU_SET_VRING_NUM, i, vq->ring.num);
 
-    err = err ? err : set_state(d, VU_SET_VRING_BASE, i, bp_ring_base(&vq->ring, restart));
+    err = err ? err : set_state(d, VU_SET_VRING_BASE, i, start_base(vq, restart));
     if (!err) {
         err = bp_conn_set(&d->conn, VU_SET_VRING_ADDR, false, &a, sizeof(a), NULL, 0);
-        err = err ? step_failed(d, VU_SET_VRING_ADDR, err) : 0;
+        err = err ? bp_dev_step_failed(d, VU_SET_VRING_ADDR, err) : 0;
     }
     err = err ? err : set_vring_fd(d, VU_SET_VRING_KICK, i, vq->kick_fd);
     return err ? err : set_vring_fd(d, VU_SET_VRING_CALL, i, vq->call_fd);
@@ -381,7 +397,7 @@ static int prefill_used_rings(bp_dev *d, const bp_want *w, bp_vq *const *vqs, bp
         int err = bp_iommu_prefill(io, vqs[i]->dev_addr);
 
         if (err)
-            return step_failed(d, VU_IOTLB_MSG, err);
+            return bp_dev_step_failed(d, VU_IOTLB_MSG, err);
     }
     return 0;
 }
@@ -412,7 +428,7 @@ static int check_base(bp_dev *d, uint32_t i, bp_vq *vq)
     int err = bp_conn_get(&d->conn, VU_GET_VRING_BASE, &s, sizeof(s), &reply, sizeof(reply), NULL);
 
     if (err)
-        return step_failed(d, VU_GET_VRING_BASE, err);
+        return bp_dev_step_failed(d, VU_GET_VRING_BASE, err);
     if (reply.index != i || reply.num != want) {
         bp_fail("GET_VRING_BASE: queue %u: the back-end says ring %u base 0x%x; the driver made "
                 "0x%x available and all of it was used", i, reply.index, reply.num, want);
@@ -421,13 +437,31 @@ static int check_base(bp_dev *d, uint32_t i, bp_vq *vq)
     return 0;
 }
 
-int bp_dev_stop(bp_dev *d, const bp_want *w, bp_vq *const *vqs)
+int bp_dev_disable_rings(bp_dev *d, const bp_want *w)
 {
     int err = 0;
 
     for (unsigned int i = 0; i < w->queues && !err; i++)
         err = set_state(d, VU_SET_VRING_ENABLE, i, 0);
+    return err;
+}
+
+int bp_dev_stop(bp_dev *d, const bp_want *w, bp_vq *const *vqs)
+{
+    int err = bp_dev_disable_rings(d, w);
+
     for (unsigned int i = 0; i < w->queues && !err; i++)
         err = check_base(d, i, vqs[i]);
     return err;
+}
+
+int bp_dev_sync(bp_dev *d, uint32_t req)
+{
+    uint64_t features;
+    int err;
+
+    if (d->conn.reply_ack)
+        return 0;
+    err = bp_conn_get(&d->conn, VU_GET_FEATURES, NULL, 0, &features, sizeof(features), NULL);
+    return err ? bp_dev_step_failed(d, req, err) : 0;
 }

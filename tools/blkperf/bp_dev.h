@@ -42,6 +42,7 @@ typedef struct bp_want {
     bool event_idx;
     bool indirect;
     bool iommu;
+    bool log;                /* dirty logging (--log): LOG_ALL and LOG_SHMFD offered */
 } bp_want;
 
 /** struct bp_blk_info - the device's virtio-blk config, checked. */
@@ -61,6 +62,9 @@ typedef struct bp_vq {
     uint64_t desc_addr;      /* addresses for SET_VRING_ADDR: user addresses or IOVAs */
     uint64_t drv_addr;
     uint64_t dev_addr;
+    uint64_t ring_gpa;       /* guest-physical address of the ring's memory */
+    bool resume;             /* the next start resumes at @resume_base (GET_VRING_BASE's) */
+    uint32_t resume_base;
 } bp_vq;
 
 /**
@@ -130,5 +134,54 @@ int bp_dev_start(bp_dev *d, const bp_want *w, const bp_mem *m, bp_vq *const *vqs
  * Return: 0 or a negative errno (reported).
  */
 int bp_dev_stop(bp_dev *d, const bp_want *w, bp_vq *const *vqs);
+
+/** bp_dev_disable_rings() - SET_VRING_ENABLE 0 on every ring. Return: 0 or -errno (reported). */
+int bp_dev_disable_rings(bp_dev *d, const bp_want *w);
+
+/**
+ * bp_dev_sync() - make sure the back-end has handled @req, which was sent
+ * asking for an acknowledgement: without REPLY_ACK, GET_FEATURES, whose
+ * reply comes after it (QEMU's enforce_reply()).
+ * Return: 0 or a negative errno (reported).
+ */
+int bp_dev_sync(bp_dev *d, uint32_t req);
+
+/**
+ * bp_dev_step_failed() - report "MESSAGE: why" for @err of request @req.
+ * Return: @err.
+ */
+int bp_dev_step_failed(const bp_dev *d, uint32_t req, int err);
+
+/* dirty logging and the timed stop of a migration (bp_dev_log.c) */
+
+/**
+ * bp_dev_log_start() - what QEMU 7.2 sends when migration starts
+ * (vhost_dev_log_resize(), vhost_dev_set_log()): SET_LOG_BASE with the
+ * log's fd, SET_FEATURES with VHOST_F_LOG_ALL, then SET_VRING_ADDR with
+ * VU_VRING_F_LOG on every ring; the last two acknowledged (QEMU waits for
+ * both "to make sure backend is actually logging changes").
+ * @log_addr: per ring, the used ring's address for the log (QEMU's
+ *            used_phys: guest-physical, or the IOVA behind a vIOMMU)
+ *
+ * Return: 0 or a negative errno (reported).
+ */
+int bp_dev_log_start(bp_dev *d, const bp_want *w, bp_vq *const *vqs, const uint64_t *log_addr,
+                     int log_fd, uint64_t log_size);
+
+/**
+ * bp_dev_log_stop() - what QEMU sends when migration is cancelled:
+ * SET_FEATURES without VHOST_F_LOG_ALL and SET_VRING_ADDR without the log
+ * flag, neither acknowledged.
+ * Return: 0 or a negative errno (reported).
+ */
+int bp_dev_log_stop(bp_dev *d, const bp_want *w, bp_vq *const *vqs);
+
+/**
+ * bp_dev_get_base_timed() - GET_VRING_BASE of ring @i.
+ * @base: the reply
+ * @ns: from sending the request to reading the reply
+ * Return: 0 or a negative errno (reported).
+ */
+int bp_dev_get_base_timed(bp_dev *d, uint32_t i, uint32_t *base, uint64_t *ns);
 
 #endif

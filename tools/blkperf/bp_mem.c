@@ -48,21 +48,35 @@ static uint64_t page_round(uint64_t v)
     return (v + BP_PAGE - 1) & ~(BP_PAGE - 1);
 }
 
-static int map_memfd(bp_mem *m)
+static int seal_and_map(int fd, uint64_t size, bool populate, uint8_t **map)
 {
-    m->fd = memfd_create("blkperf-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (m->fd < 0)
+    void *p;
+
+    if (ftruncate(fd, (off_t)size) < 0)
         return -errno;
-    if (ftruncate(m->fd, (off_t)m->size) < 0)
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
         return -errno;
-    if (fcntl(m->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd,
+             0);
+    if (p == MAP_FAILED)
         return -errno;
-    m->base = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->fd, 0);
-    if (m->base == MAP_FAILED) {
-        m->base = NULL;
-        return -errno;
-    }
+    *map = p;
     return 0;
+}
+
+int bp_memfd_map(const char *name, uint64_t size, bool populate, int *fd, uint8_t **map)
+{
+    int err;
+
+    *fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (*fd < 0)
+        return -errno;
+    err = seal_and_map(*fd, size, populate, map);
+    if (err) {
+        close(*fd);
+        *fd = -1;
+    }
+    return err;
 }
 
 int bp_mem_create(bp_mem *m)
@@ -77,7 +91,7 @@ int bp_mem_create(bp_mem *m)
         off += m->bank[i].size;
     }
     m->size = off;
-    err = map_memfd(m);
+    err = bp_memfd_map("blkperf-guest-ram", m->size, true, &m->fd, &m->base);
     if (err)
         return err;
     for (unsigned int i = 0; i < BP_MEM_BANKS; i++)
@@ -101,11 +115,16 @@ unsigned int bp_mem_table(const bp_mem *m, vu_mem_table *t, int *fds)
     return BP_MEM_BANKS;
 }
 
+void bp_memfd_unmap(int fd, uint8_t *map, uint64_t size)
+{
+    if (map)
+        munmap(map, size);
+    if (fd >= 0)
+        close(fd);
+}
+
 void bp_mem_destroy(bp_mem *m)
 {
-    if (m->base)
-        munmap(m->base, m->size);
-    if (m->fd >= 0)
-        close(m->fd);
+    bp_memfd_unmap(m->fd, m->base, m->size);
     bp_mem_init(m);
 }

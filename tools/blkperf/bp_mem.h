@@ -17,6 +17,7 @@
 #ifndef GUESTMEM_BLKPERF_MEM_H
 #define GUESTMEM_BLKPERF_MEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bp_proto.h"
@@ -80,5 +81,21 @@ unsigned int bp_mem_table(const bp_mem *m, vu_mem_table *t, int *fds);
 
 /** bp_mem_destroy() - unmap and close. */
 void bp_mem_destroy(bp_mem *m);
+
+/**
+ * bp_memfd_map() - a shared memfd of @size bytes, sealed against
+ * shrinking, growing and further seals (as QEMU seals guest RAM and the
+ * dirty log), mapped read-write.
+ * @name: its name (in /proc/PID/fd)
+ * @populate: fault every page in now
+ * @fd, @map: the descriptor and the mapping
+ *
+ * Return: 0, or the negative errno of memfd_create/ftruncate/fcntl/mmap
+ * (nothing is left open).
+ */
+int bp_memfd_map(const char *name, uint64_t size, bool populate, int *fd, uint8_t **map);
+
+/** bp_memfd_unmap() - undo bp_memfd_map() (either may be absent: -1, NULL). */
+void bp_memfd_unmap(int fd, uint8_t *map, uint64_t size);
 
 #endif

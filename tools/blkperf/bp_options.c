@@ -58,6 +58,11 @@ void bp_options_usage(FILE *out)
 "  --iommu strict|lazy    play a vIOMMU: IOVAs per request, misses answered one page\n"
 "                         at a time, invalidation per request or every --lazy-batch\n"
 "  --lazy-batch N         requests between lazy invalidations (default 256)\n"
+"Migration:\n"
+"  --log                  dirty logging on at 25%% of the run (SET_LOG_BASE, LOG_ALL), the\n"
+"                         rings stopped at 75%% with requests in flight (GET_VRING_BASE\n"
+"                         timed): every page the back-end wrote meanwhile must be logged\n"
+"  --log-off              --log, and logging off again at 50%%\n"
 "Output:\n"
 "  --json                 one JSON object instead of the table\n"
 "  --quiet                no live status line\n"
@@ -69,7 +74,7 @@ enum {
     OPT_RWMIX, OPT_BS, OPT_BS_RANGE, OPT_SEGMENTS, OPT_UNALIGNED, OPT_IODEPTH, OPT_QUEUES,
     OPT_RUNTIME, OPT_IOS, OPT_SIZE, OPT_OFFSET, OPT_SEED, OPT_VERIFY, OPT_VERIFY_ZEROED,
     OPT_VERIFY_ONLY, OPT_CONTINUE, OPT_PACKED, OPT_NO_EVENT_IDX, OPT_NO_INDIRECT,
-    OPT_QUEUE_SIZE, OPT_IOMMU, OPT_LAZY_BATCH, OPT_JSON, OPT_QUIET,
+    OPT_QUEUE_SIZE, OPT_IOMMU, OPT_LAZY_BATCH, OPT_LOG, OPT_LOG_OFF, OPT_JSON, OPT_QUIET,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +106,8 @@ static const struct option long_opts[] = {
     { "queue-size", required_argument, NULL, OPT_QUEUE_SIZE },
     { "iommu", required_argument, NULL, OPT_IOMMU },
     { "lazy-batch", required_argument, NULL, OPT_LAZY_BATCH },
+    { "log", no_argument, NULL, OPT_LOG },
+    { "log-off", no_argument, NULL, OPT_LOG_OFF },
     { "json", no_argument, NULL, OPT_JSON },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, 'h' },
@@ -220,6 +227,8 @@ static bool parse_flag(bp_options *o, int c)
     case OPT_PACKED: o->packed = true; break;
     case OPT_NO_EVENT_IDX: o->event_idx = false; break;
     case OPT_NO_INDIRECT: o->indirect = false; break;
+    case OPT_LOG: o->log = true; break;
+    case OPT_LOG_OFF: o->log = o->log_off = true; break;
     case OPT_JSON: o->json = true; break;
     case OPT_QUIET: o->quiet = true; break;
     default: return false;
@@ -237,6 +246,8 @@ static const char *check_combinations(const bp_options *o)
         return "--reconnect cannot restart a --spawn'ed back-end";
     if (o->runtime && o->ios)
         return "give --runtime or --ios, not both";
+    if (o->log && o->reconnect)
+        return "--log and --reconnect do not go together (a migration and a back-end crash)";
     return NULL;
 }
 

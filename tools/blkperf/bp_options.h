@@ -49,6 +49,8 @@ typedef struct bp_options {
     unsigned int timeout_ms;
     unsigned int connect_wait_ms;
     bool reconnect;
+    bool log;                     /* dirty logging and a stop mid-run */
+    bool log_off;                 /* ... and logging turned off again before the stop */
     bool json;
     bool quiet;
 } bp_options;

@@ -41,6 +41,7 @@ enum vu_request {
     VU_SET_FEATURES = 2,
     VU_SET_OWNER = 3,
     VU_SET_MEM_TABLE = 5,
+    VU_SET_LOG_BASE = 6,
     VU_SET_VRING_NUM = 8,
     VU_SET_VRING_ADDR = 9,
     VU_SET_VRING_BASE = 10,
@@ -65,6 +66,7 @@ enum vu_backend_request {
 
 /* protocol feature bits */
 #define VU_PF_MQ 0
+#define VU_PF_LOG_SHMFD 1
 #define VU_PF_REPLY_ACK 3
 #define VU_PF_BACKEND_REQ 5
 #define VU_PF_CONFIG 9
@@ -72,6 +74,24 @@ enum vu_backend_request {
 
 /* SET_VRING_KICK/CALL payload: bit 8 says "no fd" */
 #define VU_VRING_NOFD (1ull << 8)
+
+/* SET_VRING_ADDR flags: log the used ring's writes (at vu_addr.log) */
+#define VU_VRING_F_LOG 0
+
+/*
+ * The dirty log (vhost-user.rst, "Migration"): one bit per VU_LOG_PAGE of
+ * guest-physical memory, page p in byte p / 8 at bit p % 8, from guest
+ * address 0 to the end of the highest region. QEMU keeps it as an array
+ * of 64-bit words (vhost_log_chunk_t), the same bits on a little-endian
+ * host, and sizes it in whole words.
+ */
+#define VU_LOG_PAGE 4096ull
+
+/* SET_LOG_BASE payload (VhostUserLog); the fd is the log's memfd */
+typedef struct vu_log {
+    uint64_t mmap_size;
+    uint64_t mmap_offset;
+} __attribute__((packed)) vu_log;
 
 typedef struct vu_region {
     uint64_t guest_phys_addr;
@@ -139,6 +159,7 @@ _Static_assert(sizeof(vu_mem_table) == 8 + 8 * 32, "memory table");
 _Static_assert(sizeof(vu_addr) == 40, "vring address");
 _Static_assert(sizeof(vu_iotlb) == 32, "IOTLB message");
 _Static_assert(sizeof(vu_inflight) == 24, "inflight description");
+_Static_assert(sizeof(vu_log) == 16, "dirty log description");
 
 /* ---- virtio feature bits -------------------------------------------- */
 
@@ -147,6 +168,7 @@ _Static_assert(sizeof(vu_inflight) == 24, "inflight description");
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_MQ 12
+#define VHOST_F_LOG_ALL 26
 #define VIRTIO_F_INDIRECT_DESC 28
 #define VIRTIO_F_EVENT_IDX 29
 #define VHOST_USER_F_PROTOCOL_FEATURES 30

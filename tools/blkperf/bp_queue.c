@@ -35,7 +35,8 @@ int bp_queue_init(bp_queue *q, unsigned int index, uint16_t depth, const bp_queu
     q->env = env;
     q->vq.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     q->vq.call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (q->vq.kick_fd < 0 || q->vq.call_fd < 0)
+    q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (q->vq.kick_fd < 0 || q->vq.call_fd < 0 || q->wake_fd < 0)
         return -errno;
     q->slots = calloc(depth, sizeof(*q->slots));
     q->free_slots = calloc(depth, sizeof(*q->free_slots));
@@ -59,6 +60,8 @@ void bp_queue_destroy(bp_queue *q)
         close(q->vq.kick_fd);
     if (q->vq.call_fd >= 0)
         close(q->vq.call_fd);
+    if (q->wake_fd >= 0)
+        close(q->wake_fd);
     free(q->slots);
     free(q->free_slots);
     free(q->scratch);
@@ -99,6 +102,8 @@ int bp_queue_alloc(bp_queue *q, bp_mem *m, uint16_t num, bool packed, bool event
         return 0;
     if (!mem || !q->slots[q->depth - 1].data)
         return -ENOMEM;
+    q->vq.ring_gpa = gpa;
+    bp_qlog_init(&q->log, q->index, gpa);
     err = bp_ring_init(&q->vq.ring, packed, num, q->depth, event_idx, mem);
     return err ? err : ring_addresses(q, mem, l);
 }
@@ -109,6 +114,14 @@ void bp_queue_kick(bp_queue *q)
 
     if (write(q->vq.kick_fd, &one, sizeof(one)) < 0)
         bp_fail("queue %u: cannot write the kick eventfd: %s", q->index, strerror(errno));
+}
+
+void bp_queue_wake(bp_queue *q)
+{
+    uint64_t one = 1;
+
+    if (write(q->wake_fd, &one, sizeof(one)) < 0)
+        bp_warn("queue %u: cannot wake its thread", q->index);
 }
 
 static const char *op_name(const bp_io *io)
@@ -130,6 +143,7 @@ static int submit_one(bp_queue *q, const bp_io *io)
         bp_slot_fill(s, q->env->seed);
     s->check = !io->write && ph->check == BP_CHECK_INLINE &&
                bp_verify_all_written(ph->verify, io->offset, io->len);
+    s->log_before = q->env->logwin && !bp_logwin_started(q->env->logwin);
     n = bp_slot_buffers(s, &q->env->req, q->env->io, bufs, &table);
     if (n < 0) {
         bp_fail("queue %u: no IOVA space left for a %u-byte request (%s)", q->index, io->len,
@@ -149,6 +163,8 @@ static bool submit(bp_queue *q)
     bp_io io;
 
     while (q->nfree && bp_ring_has_room(&q->vq.ring, descs) && !bp_failed()) {
+        if (bp_job_gated(&q->phase->job))
+            break;    /* the main thread moves the gate and wakes us */
         if (!bp_job_next(&q->phase->job, &q->rng, &io)) {
             more = false;
             break;
@@ -248,6 +264,8 @@ static void complete(bp_queue *q, const bp_used *u)
         failed_status(q, s, status);
     else if (!s->io.write)
         check_read(q, s);
+    if (q->env->logwin)
+        bp_qlog_complete(&q->log, q->env->logwin, &q->vq.ring, s, u, s->log_before);
     s->submit_ns = 0;
     q->free_slots[q->nfree++] = s->id;
 }
@@ -267,15 +285,23 @@ static void reap(bp_queue *q)
                 u.raw_id, q->vq.ring.inflight);
 }
 
-/* Sleep until the call eventfd fires (true) or a tick passes (false). */
+void bp_queue_reap_held(bp_queue *q)
+{
+    reap(q);
+}
+
+/* Sleep until the call eventfd fires (true), a tick passes or the main
+ * thread wakes the thread (false). */
 static bool wait_call(bp_queue *q)
 {
-    struct pollfd pfd = { q->vq.call_fd, POLLIN, 0 };
+    struct pollfd pfd[2] = { { q->vq.call_fd, POLLIN, 0 }, { q->wake_fd, POLLIN, 0 } };
     uint64_t v;
 
-    if (poll(&pfd, 1, TICK_MS) <= 0)
+    if (poll(pfd, 2, TICK_MS) <= 0)
         return false;
-    if (read(q->vq.call_fd, &v, sizeof(v)) < 0)
+    if (pfd[1].revents && read(q->wake_fd, &v, sizeof(v)) < 0)
+        v = 0;    /* drained already: nothing to do */
+    if (!pfd[0].revents || read(q->vq.call_fd, &v, sizeof(v)) < 0)
         return false;
     return true;
 }
@@ -309,6 +335,11 @@ static void check_timeouts(bp_queue *q, uint64_t now)
                 : "the back-end has not used it");
 }
 
+static bool at_stop_gate(const bp_phase *ph)
+{
+    return __atomic_load_n(&ph->gate_holds, __ATOMIC_ACQUIRE) && bp_job_gated(&ph->job);
+}
+
 /*
  * Once re-armed with nothing used, only a call wakes the driver up: ticks
  * without one check the timeouts but do not look at the ring, so a device
@@ -319,9 +350,16 @@ static void run(bp_queue *q)
     bool armed = false;
 
     for (;;) {
-        bool more = submit(q);
+        bool more;
         uint64_t now;
 
+        if (q->env->logwin)
+            bp_qlog_observe(&q->log, q->env->logwin, &q->vq.ring);
+        more = submit(q);
+        /* Held right after a kick, with everything just made available in
+         * flight, as a VM stops after its last kick. */
+        if (bp_hold_point(&q->phase->hold, at_stop_gate(q->phase)))
+            armed = false;    /* the rings may have restarted: look again */
         if (bp_failed() || (!more && !q->vq.ring.inflight))
             return;
         if (!armed && !bp_ring_enable_cb(&q->vq.ring))
@@ -343,6 +381,7 @@ static void *queue_thread(void *arg)
 
     q->last_scan_ns = bp_now_ns();
     run(q);
+    bp_hold_leave(&q->phase->hold);
     __atomic_fetch_sub(&q->phase->running, 1, __ATOMIC_RELEASE);
     if (write(q->phase->done_fd, &one, sizeof(one)) < 0)
         bp_warn("queue %u: cannot signal its end", q->index);

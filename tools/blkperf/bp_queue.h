@@ -14,6 +14,11 @@
  * No wait is unbounded: the thread wakes at least every 100 ms, gives up
  * when the run failed, and fails the run when a request is older than the
  * timeout (saying whether the back-end used it without signalling).
+ *
+ * With --log the thread also holds when the main thread asks (right after
+ * a kick, bp_hold.h; a private eventfd wakes it from its sleep) and tells
+ * the dirty-log window which of its completions the log must hold
+ * (bp_logwin.h).
  */
 #ifndef GUESTMEM_BLKPERF_QUEUE_H
 #define GUESTMEM_BLKPERF_QUEUE_H
@@ -23,6 +28,8 @@
 #include <stdint.h>
 
 #include "bp_dev.h"
+#include "bp_hold.h"
+#include "bp_logwin.h"
 #include "bp_request.h"
 #include "bp_stats.h"
 #include "bp_verify.h"
@@ -37,6 +44,9 @@ enum bp_check { BP_CHECK_NONE, BP_CHECK_INLINE, BP_CHECK_READBACK };
  * @check: how reads are checked
  * @running: atomic count of queue threads still working
  * @done_fd: an eventfd each thread signals when it ends
+ * @hold: the main thread's hold on the queue threads (bp_hold.h)
+ * @gate_holds: atomic; a thread that finds the job at its gate holds
+ *              (the gate is --log's stop: requests stay in flight)
  */
 typedef struct bp_phase {
     bp_job job;
@@ -44,6 +54,8 @@ typedef struct bp_phase {
     enum bp_check check;
     unsigned int running;
     int done_fd;
+    bp_hold hold;
+    int gate_holds;
 } bp_phase;
 
 /** struct bp_queue_env - what every queue of the run shares. */
@@ -53,6 +65,7 @@ typedef struct bp_queue_env {
     uint64_t timeout_ns;
     bool continue_on_error;
     uint64_t seed;
+    bp_logwin *logwin;         /* NULL without --log */
 } bp_queue_env;
 
 typedef struct bp_queue {
@@ -69,6 +82,8 @@ typedef struct bp_queue {
     uint8_t *scratch;
     bool saw_error;
     uint64_t last_scan_ns;
+    int wake_fd;               /* the main thread wakes a sleeping thread (to hold it) */
+    bp_qlog log;               /* its view of the dirty-log window (--log) */
     pthread_t thread;
     bool running;
 } bp_queue;
@@ -100,5 +115,15 @@ void bp_queue_join(bp_queue *q);
 
 /** bp_queue_kick() - notify the device (after a reconnect, as a spurious kick). */
 void bp_queue_kick(bp_queue *q);
+
+/** bp_queue_wake() - wake the thread if it sleeps (so that it sees a hold). */
+void bp_queue_wake(bp_queue *q);
+
+/**
+ * bp_queue_reap_held() - take back and complete everything the device
+ * used, on behalf of the queue's thread.
+ * Context: the main thread, while the queue is held (bp_hold.h).
+ */
+void bp_queue_reap_held(bp_queue *q);
 
 #endif

@@ -54,6 +54,36 @@ static void latency_line(FILE *out, const bp_hist *h)
             us(bp_hist_percentile(h, 99.9)), us(h->max));
 }
 
+static double stop_ms_max(const bp_log_result *l)
+{
+    uint64_t max = 0;
+
+    for (unsigned int i = 0; i < l->queues; i++)
+        max = l->stop_ns[i] > max ? l->stop_ns[i] : max;
+    return (double)max / 1e6;
+}
+
+static void log_lines(FILE *out, const bp_log_result *l)
+{
+    if (!l->checked) {
+        fprintf(out, "dirty log     not checked\n");
+        return;
+    }
+    fprintf(out, "dirty log     on at %.3f s", l->on_s);
+    if (l->off_s >= 0)
+        fprintf(out, ", off at %.3f s", l->off_s);
+    fprintf(out, ", stop at %.3f s: %" PRIu64 " requests checked (%" PRIu64 " across the switch), "
+            "%" PRIu64 " pages, %" PRIu64 " missing; %" PRIu64 " extra bits (%" PRIu64
+            " outside guest RAM)\n", l->stop_s, l->reqs.checked, l->reqs.across, l->pages.required,
+            l->pages.missing, l->pages.extra, l->pages.outside);
+    fprintf(out, "stop (ms)     GET_VRING_BASE max %.3f:", stop_ms_max(l));
+    for (unsigned int i = 0; i < l->queues; i++)
+        fprintf(out, " q%u %.3f (%u in flight, %u unused, %u drained)", i,
+                (double)l->stop_ns[i] / 1e6, l->stop_inflight[i], l->stop_unused[i],
+                l->stop_drained[i]);
+    fputc('\n', out);
+}
+
 void bp_report_table(FILE *out, const bp_options *o, const bp_result *r)
 {
     const bp_stats *t = &r->total;
@@ -79,6 +109,8 @@ void bp_report_table(FILE *out, const bp_options *o, const bp_result *r)
                 r->iommu.updates, r->iommu.invalidations, r->iommu.faults);
     if (o->reconnect)
         fprintf(out, "reconnects    %" PRIu64 "\n", r->reconnects);
+    if (o->log)
+        log_lines(out, &r->log);
     if (o->verify)
         fprintf(out, "verify        %" PRIu64 " bytes checked, %s\n", r->verified_bytes,
                 r->error ? "FAILED" : "OK");
@@ -132,6 +164,43 @@ static void json_results(FILE *out, const bp_result *r)
         fprintf(out, ",\"backend_cpu_us_per_io\":null");
 }
 
+static void json_u16s(FILE *out, const char *key, const uint16_t *v, unsigned int n)
+{
+    fprintf(out, ",\"%s\":[", key);
+    for (unsigned int i = 0; i < n; i++)
+        fprintf(out, "%s%u", i ? "," : "", v[i]);
+    fputc(']', out);
+}
+
+static void json_stop(FILE *out, const bp_log_result *l)
+{
+    fputs(",\"stop_ms\":[", out);
+    for (unsigned int i = 0; i < l->queues; i++)
+        fprintf(out, "%s%.3f", i ? "," : "", (double)l->stop_ns[i] / 1e6);
+    fprintf(out, "],\"stop_ms_max\":%.3f", stop_ms_max(l));
+    json_u16s(out, "stop_inflight", l->stop_inflight, l->queues);
+    json_u16s(out, "stop_unused", l->stop_unused, l->queues);
+    json_u16s(out, "stop_drained", l->stop_drained, l->queues);
+}
+
+/* "log": null without --log; the stop's keys only when it happened. */
+static void json_log(FILE *out, const bp_options *o, const bp_log_result *l)
+{
+    if (!o->log) {
+        fputs(",\"log\":null", out);
+        return;
+    }
+    fprintf(out, ",\"log\":{\"checked\":%s,\"on_s\":%.6f,\"off_s\":%.6f,\"stop_s\":%.6f",
+            l->checked ? "true" : "false", l->on_s, l->off_s, l->stop_s);
+    fprintf(out, ",\"requests_checked\":%" PRIu64 ",\"requests_across\":%" PRIu64
+            ",\"requests_exempt\":%" PRIu64, l->reqs.checked, l->reqs.across, l->reqs.exempt);
+    fprintf(out, ",\"pages_required\":%" PRIu64 ",\"pages_missing\":%" PRIu64 ",\"bits_set\":%"
+            PRIu64 ",\"extra_bits\":%" PRIu64 ",\"outside_bits\":%" PRIu64 "}",
+            l->pages.required, l->pages.missing, l->pages.set, l->pages.extra, l->pages.outside);
+    if (l->queues)
+        json_stop(out, l);
+}
+
 void bp_report_json(FILE *out, const bp_options *o, const bp_result *r)
 {
     fputc('{', out);
@@ -142,6 +211,7 @@ void bp_report_json(FILE *out, const bp_options *o, const bp_result *r)
             r->iommu.updates, r->iommu.invalidations, r->iommu.flushes, r->iommu.faults);
     fprintf(out, ",\"reconnects\":%" PRIu64 ",\"verify\":%s,\"verified_bytes\":%" PRIu64,
             r->reconnects, o->verify ? "true" : "false", r->verified_bytes);
+    json_log(out, o, &r->log);
     fprintf(out, ",\"ok\":%s,\"error\":", r->error ? "false" : "true");
     if (r->error)
         json_string(out, r->error);

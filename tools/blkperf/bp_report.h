@@ -17,8 +17,37 @@
 #include <sys/types.h>
 
 #include "bp_iommu.h"
+#include "bp_logwin.h"
 #include "bp_options.h"
 #include "bp_stats.h"
+#include "bp_wrote.h"
+
+/**
+ * struct bp_log_result - what --log saw.
+ * @checked: the log was checked at a stop
+ * @on_s, @off_s, @stop_s: seconds into the measured phase of logging on,
+ *                         off (-1: not turned off) and the stop
+ * @pages: the check of the log (bp_wrote.h)
+ * @reqs: completions inside the window, summed over the queues
+ * @queues: entries of the arrays below
+ * @stop_ns: per ring, from sending GET_VRING_BASE to its reply
+ * @stop_inflight: per ring, requests in flight when the queues were held
+ * @stop_unused: of those, not used yet when GET_VRING_BASE was sent
+ * @stop_drained: used while GET_VRING_BASE was pending
+ */
+typedef struct bp_log_result {
+    bool checked;
+    double on_s;
+    double off_s;
+    double stop_s;
+    bp_log_stats pages;
+    bp_qlog_stats reqs;
+    unsigned int queues;
+    uint64_t stop_ns[BP_MAX_QUEUES];
+    uint16_t stop_inflight[BP_MAX_QUEUES];
+    uint16_t stop_unused[BP_MAX_QUEUES];
+    uint16_t stop_drained[BP_MAX_QUEUES];
+} bp_log_result;
 
 /** struct bp_result - everything the report shows. */
 typedef struct bp_result {
@@ -33,6 +62,7 @@ typedef struct bp_result {
     uint64_t verified_bytes;
     uint64_t reconnects;
     bp_iommu_stats iommu;
+    bp_log_result log;            /* --log */
     const char *error;            /* NULL on success */
 } bp_result;
 

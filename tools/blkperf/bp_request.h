@@ -66,6 +66,7 @@ typedef struct bp_slot {
     bp_iomap maps[BP_MAX_SEGS + 3];
     uint64_t submit_ns;
     bool check;
+    bool log_before;           /* made available before dirty logging started */
 } bp_slot;
 
 /** bp_req_segments_for() - data segments a request of @len bytes gets (0: cannot be built). */

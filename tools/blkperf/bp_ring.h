@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bp_wrote.h"
+
 /** struct bp_buf - one buffer: device address (GPA or IOVA), length, device-writable. */
 typedef struct bp_buf {
     uint64_t addr;
@@ -41,9 +43,25 @@ typedef struct bp_table {
 /** struct bp_used - a used buffer taken back. */
 typedef struct bp_used {
     uint16_t slot;
+    uint16_t pos;       /* where the device wrote it: used ring entry or descriptor */
     uint32_t len;
     uint32_t raw_id;    /* the id as the device wrote it (for messages) */
 } bp_used;
+
+/**
+ * struct bp_ring_area - bytes of the ring's memory the device writes.
+ * @off, @len: the range, from the start of the ring's memory
+ * @kind: what they are (enum bp_wrote_kind)
+ * @value: for event fields, their value when read
+ */
+typedef struct bp_ring_area {
+    uint32_t off;
+    uint32_t len;
+    uint8_t kind;
+    uint32_t value;
+} bp_ring_area;
+
+#define BP_RING_AREAS 2u
 
 typedef struct bp_ring bp_ring;
 
@@ -54,6 +72,10 @@ typedef struct bp_ring_ops {
     int (*get_used)(bp_ring *r, bp_used *u);
     bool (*enable_cb)(bp_ring *r);
     uint32_t (*base)(const bp_ring *r, bool restart);
+    uint32_t (*used_end)(const bp_ring *r, uint16_t *count);
+    int (*check_stopped)(const bp_ring *r, uint32_t base);
+    unsigned int (*written)(const bp_ring *r, const bp_used *u, bp_ring_area *area);
+    unsigned int (*events)(const bp_ring *r, bp_ring_area *area);
 } bp_ring_ops;
 
 /**
@@ -181,6 +203,58 @@ static inline bool bp_ring_enable_cb(bp_ring *r)
 static inline uint32_t bp_ring_base(const bp_ring *r, bool restart)
 {
     return r->ops->base(r, restart);
+}
+
+/**
+ * bp_ring_used_end() - how far the device's used side is, without taking
+ * anything: the position after the last used buffer not yet taken back,
+ * in vhost-user's base encoding (split: the used index; packed: position
+ * | wrap counter << 15), and in @count how many buffers that is (at most
+ * the buffers in flight; a device that wrote nonsense is stopped at, and
+ * found out by bp_ring_get_used()).
+ */
+static inline uint32_t bp_ring_used_end(const bp_ring *r, uint16_t *count)
+{
+    return r->ops->used_end(r, count);
+}
+
+/**
+ * bp_ring_check_stopped() - whether the state GET_VRING_BASE returned
+ * (@base) is that of a device that used every buffer it took: split, the
+ * used index equals @base; packed, both halves of @base are the same
+ * position and the used descriptors reach it.
+ *
+ * Return: 0; -ERANGE when @base lies beyond what the driver made
+ * available; -EINPROGRESS when the device took buffers it did not use.
+ */
+static inline int bp_ring_check_stopped(const bp_ring *r, uint32_t base)
+{
+    return r->ops->check_stopped(r, base);
+}
+
+/**
+ * bp_ring_written() - the bytes of ring memory the device wrote to use @u
+ * (split: its used ring entry and the used index; packed: its used
+ * descriptor).
+ * @area: at least BP_RING_AREAS entries
+ * Return: how many.
+ */
+static inline unsigned int bp_ring_written(const bp_ring *r, const bp_used *u,
+                                           bp_ring_area *area)
+{
+    return r->ops->written(r, u, area);
+}
+
+/**
+ * bp_ring_events() - the device's notification fields and their current
+ * values (split: the used ring's flags and, with event index,
+ * avail_event; packed: the device event suppression area).
+ * @area: at least BP_RING_AREAS entries
+ * Return: how many.
+ */
+static inline unsigned int bp_ring_events(const bp_ring *r, bp_ring_area *area)
+{
+    return r->ops->events(r, area);
 }
 
 /* the two layouts (bp_ring_split.c, bp_ring_packed.c) */

@@ -139,9 +139,10 @@ static bool packed_kick_needed(bp_ring *r)
     return bp_need_event(event, new_pos, old_pos);
 }
 
-static bool desc_is_used(bp_ring *r, uint16_t pos, bool wrap)
+static bool desc_is_used(const bp_ring *r, uint16_t pos, bool wrap)
 {
-    uint16_t f = __atomic_load_n(&ring(r)[pos].flags, __ATOMIC_ACQUIRE);
+    const vring_packed_desc *d = r->desc;
+    uint16_t f = __atomic_load_n(&d[pos].flags, __ATOMIC_ACQUIRE);
     bool avail = f & VRING_PACKED_F_AVAIL, used = f & VRING_PACKED_F_USED;
 
     return avail == used && used == wrap;
@@ -159,6 +160,7 @@ static int packed_get_used(bp_ring *r, bp_used *u)
     if (id >= r->ids || !r->busy[id])
         return -EPROTO;
     u->slot = id;
+    u->pos = r->last_used;
     u->len = d->len;
     for (uint16_t i = 0; i < r->chain_len[id]; i++)
         step(r, &r->last_used, &r->used_wrap);
@@ -191,10 +193,80 @@ static uint32_t packed_base(const bp_ring *r, bool restart)
     return (restart ? used : off_wrap(r->avail_idx, r->avail_wrap)) | (uint32_t)used << 16;
 }
 
+/*
+ * Walk the used descriptors not yet taken, as packed_get_used() would take
+ * them, without taking them: the first one that is not used, or names a
+ * buffer not in flight, ends the walk.
+ */
+static uint32_t packed_used_end(const bp_ring *r, uint16_t *count)
+{
+    const vring_packed_desc *d = r->desc;
+    uint16_t pos = r->last_used, n = 0;
+    bool wrap = r->used_wrap;
+
+    while (n < r->inflight && desc_is_used(r, pos, wrap)) {
+        uint16_t id = d[pos].id;
+
+        if (id >= r->ids || !r->busy[id])
+            break;
+        for (uint16_t i = 0; i < r->chain_len[id]; i++)
+            step(r, &pos, &wrap);
+        n++;
+    }
+    *count = n;
+    return off_wrap(pos, wrap);
+}
+
+/* Descriptors from the next one to take back to position @ow (pos | wrap << 15). */
+static uint32_t distance_to(const bp_ring *r, uint16_t ow)
+{
+    uint16_t pos = ow & 0x7fffu;
+    bool wrap = ow & 0x8000u;
+
+    if (wrap == r->used_wrap)
+        return pos >= r->last_used ? (uint32_t)(pos - r->last_used) : UINT32_MAX;
+    return (uint32_t)r->num - r->last_used + pos;
+}
+
+/* QEMU's encoding: both halves are the same position when all taken was used. */
+static int packed_check_stopped(const bp_ring *r, uint32_t base)
+{
+    uint16_t avail = base & 0xffffu, used = (uint16_t)(base >> 16), n;
+
+    if ((avail & 0x7fffu) >= r->num || distance_to(r, avail) > (uint32_t)(r->num - r->num_free))
+        return -ERANGE;
+    if (avail != used || packed_used_end(r, &n) != used)
+        return -EINPROGRESS;
+    return 0;
+}
+
+static unsigned int packed_written(const bp_ring *r, const bp_used *u, bp_ring_area *area)
+{
+    (void)r;
+    area[0] = (bp_ring_area){ 16u * u->pos, sizeof(vring_packed_desc), BP_WROTE_USED_DESC,
+                              u->pos };
+    return 1;
+}
+
+static unsigned int packed_events(const bp_ring *r, bp_ring_area *area)
+{
+    const vring_event *ev = r->dev;
+    uint32_t v = __atomic_load_n(&ev->off_wrap, __ATOMIC_RELAXED) |
+                 (uint32_t)__atomic_load_n(&ev->flags, __ATOMIC_RELAXED) << 16;
+
+    area[0] = (bp_ring_area){ (uint32_t)((const uint8_t *)r->dev - (const uint8_t *)r->desc),
+                              sizeof(vring_event), BP_WROTE_DEVICE_EVENT, v };
+    return 1;
+}
+
 const bp_ring_ops bp_ring_packed_ops = {
     .add = packed_add,
     .kick_needed = packed_kick_needed,
     .get_used = packed_get_used,
     .enable_cb = packed_enable_cb,
     .base = packed_base,
+    .used_end = packed_used_end,
+    .check_stopped = packed_check_stopped,
+    .written = packed_written,
+    .events = packed_events,
 };

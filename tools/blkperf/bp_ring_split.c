@@ -138,7 +138,8 @@ static int split_get_used(bp_ring *r, bp_used *u)
         u->raw_id = (uint16_t)(idx - r->last_used);
         return -ERANGE;
     }
-    e = used_ring(r)[r->last_used & (r->num - 1)];
+    u->pos = r->last_used & (r->num - 1);
+    e = used_ring(r)[u->pos];
     u->raw_id = e.id;
     if (e.id >= r->num || r->head_slot[e.id] < 0)
         return -EPROTO;
@@ -164,10 +165,60 @@ static uint32_t split_base(const bp_ring *r, bool restart)
     return restart ? __atomic_load_n(used_idx_p((bp_ring *)r), __ATOMIC_ACQUIRE) : r->avail_idx;
 }
 
+static uint32_t split_used_end(const bp_ring *r, uint16_t *count)
+{
+    uint16_t idx = __atomic_load_n(used_idx_p((bp_ring *)r), __ATOMIC_ACQUIRE);
+    uint16_t n = (uint16_t)(idx - r->last_used);
+
+    *count = n <= r->inflight ? n : r->inflight;
+    return idx;
+}
+
+/* @base is the device's next available index: what it took, all used. */
+static int split_check_stopped(const bp_ring *r, uint32_t base)
+{
+    uint16_t n;
+
+    if (base > 0xffff || (uint16_t)(base - r->last_used) > r->inflight)
+        return -ERANGE;
+    return split_used_end(r, &n) == base ? 0 : -EINPROGRESS;
+}
+
+static uint32_t dev_off(const bp_ring *r)
+{
+    return (uint32_t)((const uint8_t *)r->dev - (const uint8_t *)r->desc);
+}
+
+static unsigned int split_written(const bp_ring *r, const bp_used *u, bp_ring_area *area)
+{
+    area[0] = (bp_ring_area){ dev_off(r) + 4 + 8 * (uint32_t)u->pos, sizeof(vring_used_elem),
+                              BP_WROTE_USED_ELEM, u->pos };
+    area[1] = (bp_ring_area){ dev_off(r) + 2, 2, BP_WROTE_USED_IDX, 0 };
+    return 2;
+}
+
+static unsigned int split_events(const bp_ring *r, bp_ring_area *area)
+{
+    bp_ring *w = (bp_ring *)r;
+
+    area[0] = (bp_ring_area){ dev_off(r), 2, BP_WROTE_USED_FLAGS,
+                              __atomic_load_n(used_flags(w), __ATOMIC_RELAXED) };
+    if (!r->event_idx)
+        return 1;
+    area[1] = (bp_ring_area){ (uint32_t)((uint8_t *)avail_event(w) - (uint8_t *)r->desc), 2,
+                              BP_WROTE_AVAIL_EVENT,
+                              __atomic_load_n(avail_event(w), __ATOMIC_RELAXED) };
+    return 2;
+}
+
 const bp_ring_ops bp_ring_split_ops = {
     .add = split_add,
     .kick_needed = split_kick_needed,
     .get_used = split_get_used,
     .enable_cb = split_enable_cb,
     .base = split_base,
+    .used_end = split_used_end,
+    .check_stopped = split_check_stopped,
+    .written = split_written,
+    .events = split_events,
 };

@@ -22,6 +22,7 @@
 #include "bp_util.h"
 
 #define TICK_MS 100
+#define LOG_TICK_MS 1
 #define SECOND_NS 1000000000ull
 
 typedef struct watch {
@@ -107,27 +108,33 @@ static void each_second(bp_run *r, watch *w, uint64_t now)
     w->last_bytes = bytes;
 }
 
-static void wait_tick(bp_run *r)
+static void wait_tick(bp_run *r, int ms)
 {
     struct pollfd pfd = { r->done_fd, POLLIN, 0 };
     uint64_t v;
 
-    if (poll(&pfd, 1, TICK_MS) > 0 && read(r->done_fd, &v, sizeof(v)) < 0)
+    if (poll(&pfd, 1, ms) > 0 && read(r->done_fd, &v, sizeof(v)) < 0)
         v = 0;    /* drained by someone else: nothing to do */
 }
 
-static void watch_phase(bp_run *r, bp_phase *ph, watch *w, double runtime)
+/* The measured phase of --log ticks often while a migration event is due. */
+static void watch_phase(bp_run *r, bp_phase *ph, watch *w, bool measured)
 {
+    double runtime = measured ? r->o->runtime : 0;
+
     while (__atomic_load_n(&ph->running, __ATOMIC_ACQUIRE)) {
+        bool events = measured && bp_logrun_pending(r);
         uint64_t now;
 
-        wait_tick(r);
+        wait_tick(r, events ? LOG_TICK_MS : TICK_MS);
         now = bp_now_ns();
         if (bp_interrupted() || bp_failed() ||
             (runtime > 0 && (double)(now - w->start_ns) >= runtime * 1e9))
             bp_job_stop(&ph->job);
         if (!bp_failed())
             check_backend(r);
+        if (events)
+            bp_logrun_tick(r, ph, (double)(bp_now_ns() - w->start_ns) / 1e9);
         each_second(r, w, now);
     }
 }
@@ -139,6 +146,7 @@ static double run_phase(bp_run *r, bp_phase *ph, bool measured)
     unsigned int started = 0;
 
     ph->done_fd = r->done_fd;
+    bp_hold_init(&ph->hold);
     __atomic_store_n(&ph->running, r->nq, __ATOMIC_RELEASE);
     w.start_ns = w.last_ns = bp_now_ns();
     for (; started < r->nq; started++) {
@@ -151,9 +159,10 @@ static double run_phase(bp_run *r, bp_phase *ph, bool measured)
             break;
         }
     }
-    watch_phase(r, ph, &w, measured ? r->o->runtime : 0);
+    watch_phase(r, ph, &w, measured);
     for (unsigned int i = 0; i < started; i++)
         bp_queue_join(&r->q[i]);
+    bp_hold_destroy(&ph->hold);
     if (w.status)
         bp_status_clear(stdout);
     return (double)(bp_now_ns() - w.start_ns) / 1e9;
@@ -193,10 +202,12 @@ static void measured_phase(bp_run *r)
     bp_phase ph;
 
     measured_job(r, &ph);
+    bp_logrun_begin(r, &ph);
     sample_cpu(r);
     r->cpu_base = r->cpu_last;
     r->cpu_acc = 0;
     r->res.seconds = run_phase(r, &ph, true);
+    bp_logrun_finish(r, &ph, r->res.seconds);
     sample_cpu(r);
     r->res.cpu_ns = -1;
     if (r->dev.peer_pid > 0 && r->cpu_base >= 0)
@@ -258,6 +269,7 @@ int bp_run_main(const bp_options *o)
 
     r.res.cpu_ns = -1;
     bp_mem_init(&r.mem);    /* teardown may come before set-up reached it */
+    bp_log_init(&r.log);
     if (!bp_setup(&r)) {
         fill_result(&r);
         run_phases(&r);

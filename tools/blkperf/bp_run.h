@@ -12,16 +12,19 @@
  *      sector checked against the record of what was written.
  *
  * Threads: the main thread owns set-up, the phase watch (back-end alive,
- * socket open, runtime, live status) and reconnects; queue threads own
- * their rings; the IOMMU thread answers misses. The main thread touches a
- * ring only while no queue thread runs, except to read a used index for
- * a reconnect.
+ * socket open, runtime, live status), reconnects and --log's events
+ * (bp_run_log.c); queue threads own their rings; the IOMMU thread answers
+ * misses. The main thread touches a ring only while no queue thread runs
+ * or while they are all held (bp_hold.h: --log's stop), except to read a
+ * used index for a reconnect.
  */
 #ifndef GUESTMEM_BLKPERF_RUN_H
 #define GUESTMEM_BLKPERF_RUN_H
 
 #include "bp_backend.h"
 #include "bp_dev.h"
+#include "bp_log.h"
+#include "bp_logwin.h"
 #include "bp_options.h"
 #include "bp_queue.h"
 #include "bp_report.h"
@@ -48,6 +51,10 @@ typedef struct bp_run {
     int64_t cpu_base;
     int64_t cpu_last;
     bool measuring;
+    bp_log log;                   /* --log: the dirty log, once logging started */
+    bp_logwin logwin;             /* --log: the window and what it requires */
+    bool logwin_on;
+    int log_step;                 /* --log: the events done (bp_run_log.c) */
     bp_result res;
 } bp_run;
 
@@ -77,5 +84,32 @@ int bp_run_main(const bp_options *o);
 
 /** bp_interrupted() - SIGINT or SIGTERM arrived (set by main.c). */
 bool bp_interrupted(void);
+
+/* --log: a migration's events during the measured phase (bp_run_log.c) */
+
+/** bp_logrun_setup() - the window's records, once guest RAM exists. Return: 0 or -ENOMEM. */
+int bp_logrun_setup(bp_run *r);
+
+/** bp_logrun_begin() - the measured phase @ph is about to start (its first gate). */
+void bp_logrun_begin(bp_run *r, bp_phase *ph);
+
+/** bp_logrun_pending() - whether an event is still to come in the measured phase. */
+bool bp_logrun_pending(const bp_run *r);
+
+/**
+ * bp_logrun_tick() - while the measured phase @ph runs: do the next event
+ * once the phase got far enough (@elapsed seconds in).
+ */
+void bp_logrun_tick(bp_run *r, bp_phase *ph, double elapsed);
+
+/**
+ * bp_logrun_finish() - after the measured phase: the events it ended
+ * before (the stop then has nothing in flight); fails the run if logging
+ * never started.
+ */
+void bp_logrun_finish(bp_run *r, bp_phase *ph, double elapsed);
+
+/** bp_logrun_teardown() - free the log and the records. */
+void bp_logrun_teardown(bp_run *r);
 
 #endif

@@ -62,7 +62,8 @@ static void want_from_options(bp_run *r)
     const bp_options *o = r->o;
 
     r->want = (bp_want){ .queues = o->queues, .packed = o->packed, .event_idx = o->event_idx,
-                         .indirect = o->indirect, .iommu = o->iommu != BP_IOMMU_OFF };
+                         .indirect = o->indirect, .iommu = o->iommu != BP_IOMMU_OFF,
+                         .log = o->log };
 }
 
 static int check_region(bp_run *r, uint32_t align)
@@ -272,6 +273,7 @@ int bp_setup(bp_run *r)
     err = err ? err : bp_dev_handshake(&r->dev, &r->want, &r->chan);
     err = err ? err : check_device(r);
     err = err ? err : setup_memory(r);
+    err = err ? err : bp_logrun_setup(r);
     err = err ? err : setup_verify(r);
     return err ? err : start_device(r);
 }
@@ -334,6 +336,7 @@ void bp_teardown(bp_run *r)
     bp_mem_destroy(&r->mem);
     if (r->verify_on)
         bp_verify_destroy(&r->verify);
+    bp_logrun_teardown(r);
     if (r->chan >= 0)
         close(r->chan);
     if (r->done_fd >= 0)

@@ -84,25 +84,30 @@ static bool pick_write(const bp_job *j, bp_rng *rng)
     }
 }
 
-/* Claim the next sequential range; false when a one-pass job has covered the region. */
+/*
+ * Claim the next sequential range; false when a one-pass job has covered
+ * the region. A job without an end starts over at the region's start when
+ * the next request does not fit: the cursor compared is the one read, the
+ * start claimed may be 0.
+ */
 static bool seq_claim(bp_job *j, uint32_t *len, uint64_t *off)
 {
-    uint64_t cur = __atomic_load_n(&j->seq_next, __ATOMIC_RELAXED), next;
+    uint64_t cur = __atomic_load_n(&j->seq_next, __ATOMIC_RELAXED), start;
+    uint32_t n;
 
     do {
-        uint32_t n = *len;
-
+        n = *len;
+        start = cur;
         if (j->once && cur >= j->size)
             return false;
         if (j->once && n > j->size - cur)
             n = (uint32_t)(j->size - cur);
         if (!j->once && n > j->size - cur)
-            cur = 0;
-        *len = n;
-        next = cur + n;
-    } while (!__atomic_compare_exchange_n(&j->seq_next, &cur, next, false, __ATOMIC_RELAXED,
+            start = 0;
+    } while (!__atomic_compare_exchange_n(&j->seq_next, &cur, start + n, false, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
-    *off = cur;
+    *len = n;
+    *off = start;
     return true;
 }
 
@@ -129,4 +134,16 @@ bool bp_job_next(bp_job *j, bp_rng *rng, bp_io *io)
 void bp_job_stop(bp_job *j)
 {
     __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
+}
+
+bool bp_job_gated(const bp_job *j)
+{
+    uint64_t gate = __atomic_load_n(&j->gate, __ATOMIC_ACQUIRE);
+
+    return gate && __atomic_load_n(&j->issued, __ATOMIC_RELAXED) >= gate;
+}
+
+void bp_job_set_gate(bp_job *j, uint64_t count)
+{
+    __atomic_store_n(&j->gate, count, __ATOMIC_RELEASE);
 }

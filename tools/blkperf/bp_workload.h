@@ -41,6 +41,9 @@ uint64_t bp_rng_below(bp_rng *r, uint64_t n);
  * @issued: atomic count of requests handed out
  * @seq_next: atomic next sequential offset (relative to @offset)
  * @stop: atomic; set to stop issuing
+ * @gate: atomic; with @ios, no request past this count is handed out
+ *        until it moves (0: none): the main thread's events (--log) come
+ *        at fixed shares of the job however late it is
  */
 typedef struct bp_job {
     enum bp_rw rw;
@@ -55,6 +58,7 @@ typedef struct bp_job {
     uint64_t issued;
     uint64_t seq_next;
     int stop;
+    uint64_t gate;
 } bp_job;
 
 typedef struct bp_io {
@@ -77,5 +81,15 @@ bool bp_job_next(bp_job *j, bp_rng *rng, bp_io *io);
 
 /** bp_job_stop() - stop handing out requests. */
 void bp_job_stop(bp_job *j);
+
+/**
+ * bp_job_gated() - whether the job waits at its gate (bp_job_next() would
+ * go past it). Threads racing at the gate may pass it by one request each.
+ * Context: any thread.
+ */
+bool bp_job_gated(const bp_job *j);
+
+/** bp_job_set_gate() - move the gate to @count requests (0: none). */
+void bp_job_set_gate(bp_job *j, uint64_t count);
 
 #endif
