@@ -17,7 +17,8 @@ stop_pid() {
 
 # guest_qemu_cmd IOMMU SMP CHARDEV DEVICE KERNEL INITRD APPEND [PORT]
 # Sets the array qemu: a TCG q35 guest with 512 MiB of shared memfd memory
-# (the back-end maps it), SMP vCPUs, one vhost-user-blk DEVICE on CHARDEV,
+# (the back-end maps it), SMP vCPUs, one vhost-user-blk DEVICE on CHARDEV
+# (an empty CHARDEV: none, for a DEVICE that needs no chardev),
 # kernel command line "console=ttyS0 quiet panic=-1 no_timer_check APPEND".
 # IOMMU off, strict or lazy: with a vIOMMU, intel-iommu with a device IOTLB
 # and the guest in that invalidation mode. PORT "always" puts the device
@@ -48,7 +49,7 @@ guest_qemu_cmd() {
     fi
     qemu=(qemu-system-x86_64 -accel tcg -M "$machine" -smp "$smp"
         -m 512 -object "memory-backend-memfd,id=mem,size=512M,share=on" -numa "node,memdev=mem"
-        "${devices[@]}" -chardev "$chardev" -device "$dev"
+        "${devices[@]}" ${chardev:+-chardev "$chardev"} -device "$dev"
         -kernel "$kernel" -initrd "$initrd" -append "$append"
         -nic none -nographic -no-reboot)
 }

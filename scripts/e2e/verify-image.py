@@ -7,7 +7,7 @@
 tests/e2e/workload-verify.sh writes deterministic pseudo-random chunks to the
 guest's disk and prints, on the serial console,
 
-    E2E-MANIFEST-BEGIN seed=S chunks=N disk=BYTES pool=SHA256
+    E2E-MANIFEST-BEGIN seed=S chunks=N disk=BYTES [span=BYTES] pool=SHA256
     E2E-CHUNK i offset size pooloff sha256
     ...
     E2E-MANIFEST-END
@@ -16,7 +16,9 @@ This script does not trust the guest: it regenerates the layout and the data
 from the seed with its own implementation of the generator (documented at the
 top of the workload; the two must stay in step), checks that the manifest
 agrees with it, and checks that the image holds exactly that data at each
-offset. With --expect-zero-elsewhere (a fresh image) every byte outside the
+offset. The chunks are laid out over the first span bytes of the disk
+(all of it when the manifest gives no span). With --expect-zero-elsewhere
+(a fresh image) every byte outside the
 chunks must still be zero, which catches writes that landed in the wrong place.
 
 Exit status: 0 if everything matches, 1 on any mismatch, 2 on unusable input.
@@ -107,7 +109,11 @@ def verify(args):
     if header.get("pool") != pool_sum:
         errors.append(f"guest pool sha256 {header.get('pool')} != host {pool_sum}")
 
-    layout = make_layout(seed, chunks, disk)
+    span = int(header.get("span", disk))
+    if not 0 < span <= disk:
+        print(f"verify-image: span {span} outside the disk", file=sys.stderr)
+        return 2
+    layout = make_layout(seed, chunks, span)
     if len(rows) != len(layout):
         errors.append(f"manifest has {len(rows)} chunks, expected {len(layout)}")
 
