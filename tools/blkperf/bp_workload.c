@@ -87,7 +87,7 @@ static bool pick_write(const bp_job *j, bp_rng *rng)
 /* Claim the next sequential range; false when a one-pass job has covered the region. */
 static bool seq_claim(bp_job *j, uint32_t *len, uint64_t *off)
 {
-    uint64_t cur = __atomic_load_n(&j->seq_next, __ATOMIC_RELAXED), next;
+    uint64_t cur = __atomic_load_n(&j->seq_next, __ATOMIC_RELAXED), start, next;
 
     do {
         uint32_t n = *len;
@@ -96,13 +96,13 @@ static bool seq_claim(bp_job *j, uint32_t *len, uint64_t *off)
             return false;
         if (j->once && n > j->size - cur)
             n = (uint32_t)(j->size - cur);
-        if (!j->once && n > j->size - cur)
-            cur = 0;
+        /* Wrap by claiming from 0; cur stays what the exchange compares with. */
+        start = !j->once && n > j->size - cur ? 0 : cur;
         *len = n;
-        next = cur + n;
+        next = start + n;
     } while (!__atomic_compare_exchange_n(&j->seq_next, &cur, next, false, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
-    *off = cur;
+    *off = start;
     return true;
 }
 
