@@ -18,10 +18,12 @@
 #                        --direct=0) and direct (O_DIRECT on the disk:
 #                        --cache none, cache.direct=on, --direct=1)
 #                        (default: both)
-#   --extras LIST        more guestmem rows in the 4 KiB random read cells of
-#                        one queue at depths 1 and 32: threads, sync (the
-#                        other engines), strict, lazy (blkperf --iommu)
-#                        (default: all four; none)
+#   --extras LIST        more rows in the 4 KiB random read cells of one
+#                        queue at depths 1 and 32: guestmem's threads and
+#                        sync engines, its vIOMMU modes strict and lazy
+#                        (blkperf --iommu), and fio-batch (fio submitting and
+#                        reaping up to the whole depth per system call)
+#                        (default: all five; none)
 #   --size MIB           image size (default 1024)
 #   --dir DIR            where the image goes; never tmpfs (default /var/tmp)
 #   --out DIR            results.md, results.json (default build-bench-blkperf)
@@ -52,8 +54,8 @@
 # utime + stime (all its threads, io_uring workers included) over the run,
 # from blkperf; fio has no back-end.
 #
-# A full run (48 cells of 3 contenders and 16 extra runs per repetition,
-# 480 runs of 2 s in all) takes about 20 minutes. The machine, its load
+# A full run (48 cells of 3 contenders and 20 extra runs per repetition,
+# 492 runs of 2 s in all) takes about 21 minutes. The machine, its load
 # average before, during and after, and the versions head the output. The
 # ratios the goals are set on are computed within the run (medians of the
 # same repetitions) and printed as MET or MISSED.
@@ -72,7 +74,7 @@ cmdline="scripts/bench-blkperf.sh${*:+ $*}"
 runtime='' repeat='' depths='' queues='' quick=0
 workloads=randread4k,randwrite4k,seqread64k
 storages=page,direct
-extras=threads,sync,strict,lazy
+extras=threads,sync,strict,lazy,fio-batch
 size_mib=1024
 dir=/var/tmp
 out=build-bench-blkperf
@@ -126,7 +128,7 @@ check_list depths "$depths" '[1-9][0-9]{0,2}'
 check_list queues "$queues" '[1-8]'
 check_list workloads "$workloads" 'randread4k|randwrite4k|seqread64k'
 check_list storage "$storages" 'page|direct'
-check_list extras "$extras" 'threads|sync|strict|lazy'
+check_list extras "$extras" 'threads|sync|strict|lazy|fio-batch'
 [[ $runtime =~ ^[1-9][0-9]*$ && $repeat =~ ^[1-9][0-9]*$ && $size_mib =~ ^[1-9][0-9]*$ ]] || usage
 ((size_mib >= 64)) || { echo "bench-blkperf: --size must be at least 64" >&2; exit 2; }
 
@@ -244,11 +246,13 @@ run_blkperf() {
         --spawn -- "${cmd[@]}" >"$base.json" 2>"$base.log"
 }
 
-# run_fio STORAGE WORKLOAD QUEUES DEPTH SEED BASE: the host's own fio on the
-# image, JSON in BASE.json. --invalidate=0 keeps the page cache as it is.
+# run_fio CONTENDER STORAGE WORKLOAD QUEUES DEPTH SEED BASE: the host's own
+# fio on the image, JSON in BASE.json. --invalidate=0 keeps the page cache
+# as it is. fio submits each I/O with a system call of its own by default;
+# fio-batch submits and reaps up to the whole depth at once.
 run_fio() {
-    local storage=$1 q=$3 depth=$4 seed=$5 base=$6 rw bs direct=1 args
-    read -r rw bs < <(workload_args "$2")
+    local storage=$2 q=$4 depth=$5 seed=$6 base=$7 rw bs direct=1 args
+    read -r rw bs < <(workload_args "$3")
     [[ $storage == direct ]] || direct=0
     args=(--name=bench "--filename=$img" --ioengine=io_uring "--direct=$direct" --invalidate=0
         "--rw=$rw" "--bs=$bs" "--iodepth=$depth" "--numjobs=$q" --group_reporting
@@ -256,6 +260,7 @@ run_fio() {
         --lat_percentiles=1 --output-format=json "--output=$base.json")
     # Sequential: one half of the image per job, as blkperf's queues share one stream.
     [[ $rw != read ]] || args+=("--size=$((size_mib / q))M" "--offset_increment=$((size_mib / q))M")
+    [[ $1 != fio-batch ]] || args+=("--iodepth_batch_submit=$depth" "--iodepth_batch_complete_max=$depth")
     printf 'fio %s\n' "${args[*]}" >"$base.cmd"
     timeout -k 5 "$((runtime + 60))" fio "${args[@]}" >"$base.log" 2>&1
 }
@@ -264,7 +269,9 @@ run_fio() {
 contenders() {
     local c=(guestmem qsd fio) x
     if [[ $1 == randread4k && $2 == 1 && ($3 == 1 || $3 == 32) ]]; then
-        for x in ${extras//,/ }; do c+=("guestmem-$x"); done
+        for x in ${extras//,/ }; do
+            [[ $x == fio-batch ]] && c+=("$x") || c+=("guestmem-$x")
+        done
     fi
     echo "${c[@]}"
 }
@@ -305,8 +312,8 @@ for ((rep = 1; rep <= repeat; rep++)); do
                         key=$storage-$w-q$q-d$depth-$c-$rep
                         base=$work/$key
                         seed=$((rep * 100000 + n))
-                        if [[ $c == fio ]]; then
-                            run_fio "$storage" "$w" "$q" "$depth" "$seed" "$base"
+                        if [[ $c == fio* ]]; then
+                            run_fio "$c" "$storage" "$w" "$q" "$depth" "$seed" "$base"
                         else
                             run_blkperf "$c" "$storage" "$w" "$q" "$depth" "$seed" "$base"
                         fi
