@@ -6,7 +6,7 @@
 #   scripts/bench-blkperf.sh [options]
 #
 #   --quick              a smoke pass: 1 s per run, one repetition, depths 1
-#                        and 32, one queue (about 1.5 minutes)
+#                        and 32, one queue (about 2 minutes)
 #   --runtime SEC        seconds per run (default 2)
 #   --repeat N           repetitions; every figure is the median over them,
 #                        with the spread (min-max) beside it (default 3)
@@ -55,7 +55,7 @@
 # from blkperf; fio has no back-end.
 #
 # A full run (48 cells of 3 contenders and 20 extra runs per repetition,
-# 492 runs of 2 s in all) takes about 21 minutes. The machine, its load
+# 492 runs of 2 s in all) takes about 20 minutes. The machine, its load
 # average before, during and after, and the versions head the output. The
 # ratios the goals are set on are computed within the run (medians of the
 # same repetitions) and printed as MET or MISSED.
