@@ -171,7 +171,7 @@ static void test_split(void)
     }
 }
 
-/* One sequential pass covers the region once; random offsets stay aligned and inside. */
+/* One sequential pass covers the region once, a longer job wraps; random offsets stay aligned and inside. */
 static void test_workload(void)
 {
     bp_job j = { .rw = BP_RW_WRITE, .bs_min = 4096, .bs_max = 4096, .align = 4096,
@@ -202,6 +202,12 @@ static void test_workload(void)
     CHECK(bp_job_gated(&j), "the job waits at its gate");
     bp_job_set_gate(&j, 0);
     CHECK(!bp_job_gated(&j) && bp_job_next(&j, &rng, &io), "and goes on once it is lifted");
+    j = (bp_job){ .rw = BP_RW_READ, .bs_min = 4096, .bs_max = 4096, .align = 4096,
+                  .offset = 1 << 20, .size = 10 * 4096 + 2048, .ios = 25 };
+    for (int i = 0; i < 25; i++) {
+        CHECK(bp_job_next(&j, &rng, &io), "timed sequential request %d", i);
+        CHECK_EQ_U64(io.offset, j.offset + (i % 10) * 4096ull, "wraps to the start of the region");
+    }
     j = (bp_job){ .rw = BP_RW_RANDRW, .rwmixread = 30, .bs_min = 512, .bs_max = 65536,
                   .align = 512, .offset = 4096, .size = 1 << 20, .ios = 10000 };
     for (int i = 0; i < 10000; i++) {
